@@ -36,22 +36,22 @@ func (c *Client) dumpOnce(ctx context.Context, k Kind, onChunk func(Chunk) error
 		return nil, err
 	}
 	start := time.Now()
-	req, err := c.conn.Send(netlink.Message{
+	req, err := c.sock.Send(netlink.Message{
 		Header: netlink.Header{Type: netlink.HeaderType(typ), Flags: netlink.Request | netlink.Dump},
 		Data:   hdr,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%v dump: send request: %w", k, err)
 	}
-	r := &Result{Kind: k, Seq: req.Header.Sequence, PortID: c.portID, NetNSInode: c.inode, Start: start, Attempt: 1}
+	r := &Result{Kind: k, Seq: req.Header.Sequence, PortID: c.sock.PortID(), NetNSInode: c.inode, Start: start, Attempt: 1}
 	c.stale = true
 
 	if ctx.Done() != nil {
 		// A past deadline wakes a blocked read at once.
-		stop := context.AfterFunc(ctx, func() { _ = c.conn.SetReadDeadline(time.Unix(1, 0)) })
+		stop := context.AfterFunc(ctx, func() { _ = c.sock.SetReadDeadline(time.Unix(1, 0)) })
 		defer func() {
 			if !stop() {
-				_ = c.conn.SetReadDeadline(time.Time{})
+				_ = c.sock.SetReadDeadline(time.Time{})
 			}
 		}()
 	}

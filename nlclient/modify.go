@@ -69,7 +69,7 @@ func (c *Client) LinkIndex(name string) (int32, error) {
 	if err != nil {
 		return 0, err
 	}
-	msgs, err := c.conn.Execute(netlink.Message{
+	msgs, err := c.sock.Execute(netlink.Message{
 		Header: netlink.Header{Type: unix.RTM_GETLINK, Flags: netlink.Request},
 		Data:   append(ifinfo(0, 0, 0), attrs...),
 	})
@@ -140,7 +140,7 @@ func (c *Client) change(op string, typ uint16, flags netlink.HeaderFlags, hdr []
 	if err := c.reopen(); err != nil {
 		return err
 	}
-	_, err := c.conn.Execute(netlink.Message{
+	_, err := c.sock.Execute(netlink.Message{
 		Header: netlink.Header{Type: netlink.HeaderType(typ), Flags: netlink.Request | netlink.Acknowledge | flags},
 		Data:   data,
 	})

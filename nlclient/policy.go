@@ -88,15 +88,15 @@ func (c *Client) retry(ctx context.Context, k Kind, opt Options) (*Result, error
 		if attempt >= attempts {
 			return r, interrupted(r, attempt)
 		}
-		// An interrupted attempt's objects are not used again; keep only
-		// what says where it was interrupted.
-		r.Objects, r.Earlier = nil, nil
-		earlier = append(earlier, r)
 		select {
 		case <-ctx.Done():
 			return r, ctx.Err()
 		case <-time.After(pause):
 		}
+		// An interrupted attempt's objects are not used again; keep only
+		// what says where it was interrupted.
+		r.Objects, r.Earlier = nil, nil
+		earlier = append(earlier, r)
 		pause = min(2*pause, maxPause)
 	}
 }
