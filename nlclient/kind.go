@@ -40,6 +40,13 @@ func (k Kind) String() string {
 // MarshalText makes kinds readable in JSON.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
+// UnmarshalText reads a kind's name.
+func (k *Kind) UnmarshalText(b []byte) error {
+	v, err := ParseKind(string(b))
+	*k = v
+	return err
+}
+
 // ParseKind accepts a kind's name.
 func ParseKind(s string) (Kind, error) {
 	for k, name := range kindNames {

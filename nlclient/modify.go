@@ -115,7 +115,9 @@ func (c *Client) AddNexthop(id uint32) error {
 	ae := netlink.NewAttributeEncoder()
 	ae.Uint32(unix.NHA_ID, id)
 	ae.Flag(unix.NHA_BLACKHOLE, true)
-	return c.change(fmt.Sprintf("add nexthop %d", id), unix.RTM_NEWNEXTHOP, netlink.Create|netlink.Excl, make([]byte, sizeofNhmsg), ae)
+	hdr := make([]byte, sizeofNhmsg)
+	hdr[0] = unix.AF_INET // the kernel wants a family even for a blackhole
+	return c.change(fmt.Sprintf("add nexthop %d", id), unix.RTM_NEWNEXTHOP, netlink.Create|netlink.Excl, hdr, ae)
 }
 
 // DeleteNexthop removes a nexthop.

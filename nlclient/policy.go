@@ -34,6 +34,13 @@ func (p Policy) String() string {
 // MarshalText makes policies readable in JSON.
 func (p Policy) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
+// UnmarshalText reads a policy's name.
+func (p *Policy) UnmarshalText(b []byte) error {
+	v, err := ParsePolicy(string(b))
+	*p = v
+	return err
+}
+
 // ParsePolicy accepts a policy's name.
 func ParsePolicy(s string) (Policy, error) {
 	for i, name := range policyNames {
