@@ -19,7 +19,7 @@ func dumpCommand() *cli.Command {
 		Usage: "dump rtnetlink tables and report every interrupted dump",
 		Description: "Runs dumps once, N times (--count) or for a duration (--duration) and prints, per kind,\n" +
 			"how many dumps were interrupted (NLM_F_DUMP_INTR) and where.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "kind", Aliases: []string{"k"}, Value: cli.NewStringSlice("link"),
 				Usage: "what to dump: link, addr4, addr6, route4, route6, neigh, nexthop, stats, or all (repeat or comma-separate)"},
 			&cli.StringFlag{Name: "netns", Usage: "network namespace: NAME (under /run/netns), /path, pid:N or fd:N (default: the current one)"},
@@ -28,7 +28,7 @@ func dumpCommand() *cli.Command {
 			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Value: 1, Usage: "dumps of each kind (ignored with --duration)"},
 			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Usage: "dump for this long instead of --count times"},
 			&cli.BoolFlag{Name: "json", Usage: "one JSON object per dump on stdout instead of the table"},
-		},
+		}, churnFlags()...),
 		Action: runDump,
 	}
 }
@@ -69,6 +69,9 @@ func parseDumpFlags(c *cli.Context) (dumpConfig, error) {
 }
 
 func runDump(c *cli.Context) error {
+	if wantsChurn(c) {
+		return runChurn(c)
+	}
 	cfg, err := parseDumpFlags(c)
 	if err != nil {
 		return err

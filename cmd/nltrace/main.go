@@ -25,6 +25,7 @@ func main() {
 		Usage: "reproduce, measure and explain interrupted netlink dumps (NLM_F_DUMP_INTR)",
 		Commands: []*cli.Command{
 			dumpCommand(),
+			cleanupCommand(),
 		},
 		HideHelpCommand: true,
 	}

@@ -1,0 +1,137 @@
+package churn
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/nltrace/nltrace/internal/testenv"
+	"github.com/nltrace/nltrace/netns"
+	"github.com/nltrace/nltrace/nlclient"
+)
+
+// start builds an engine that the test removes even when it fails.
+func start(t testing.TB, cfg Config) *Engine {
+	t.Helper()
+	testenv.Root(t)
+	e, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("start churn engine: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return e
+}
+
+func TestStartPopulates(t *testing.T) {
+	e := start(t, Config{Links: 41, Addrs: 20, Addrs6: 20, Nexthops: 10, Mix: Mix{LinkOps: 1}})
+	if testenv.Required("dummy") && e.LinkKind() != "dummy" {
+		t.Errorf("link kind %q, want dummy where the kernel has it", e.LinkKind())
+	}
+	c, err := nlclient.Dial(e.Target())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, k := range []nlclient.Kind{nlclient.Link, nlclient.Addr4, nlclient.Addr6, nlclient.Nexthop} {
+		stable := e.Stable(k)
+		r, err := c.Dump(context.Background(), k, nlclient.Options{})
+		if err != nil {
+			t.Fatalf("%v dump: %v", k, err)
+		}
+		if cons := nlclient.Check(r, stable); !cons.OK() {
+			t.Errorf("%v: populated objects missing or repeated: %+v", k, cons)
+		}
+		want := map[nlclient.Kind]int{nlclient.Link: 42, nlclient.Addr4: 20, nlclient.Addr6: 20, nlclient.Nexthop: 10}[k]
+		if len(stable) < want {
+			t.Errorf("%v: %d stable objects, want at least %d", k, len(stable), want)
+		}
+	}
+}
+
+func TestCloseRemovesNamespaces(t *testing.T) {
+	testenv.Root(t)
+	e, err := Start(context.Background(), Config{Links: 3, Mix: Mix{LinkOps: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := e.Name()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{name, name + awaySuffix} {
+		if _, err := os.Stat(netns.Path(n)); !os.IsNotExist(err) {
+			t.Errorf("namespace %s still there after Close (stat: %v)", n, err)
+		}
+	}
+}
+
+func TestRunDoesEveryOperation(t *testing.T) {
+	e := start(t, Config{Links: 8, Mix: Mix{1, 1, 1, 1, 1, 1}, Workers: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := e.Run(ctx); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	c := e.Counts()
+	for _, k := range OpKinds() {
+		if c.Ops[k] == 0 {
+			t.Errorf("no %v operation in 0.5 s", k)
+		}
+	}
+	if c.Errors != 0 {
+		t.Errorf("%d failed operations", c.Errors)
+	}
+}
+
+func TestLeftoversSparesLiveRuns(t *testing.T) {
+	testenv.Root(t)
+	// A process that has exited leaves a pid nobody holds (until reused,
+	// which a fresh pid makes unlikely within the test).
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := Prefix + itoa(cmd.Process.Pid) + "-1"
+	live := newName()
+	for _, n := range []string{dead, live} {
+		if _, err := netns.Create(n); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { netns.Delete(n) })
+	}
+	left, err := Leftovers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !containsName(left, dead) || containsName(left, live) {
+		t.Fatalf("leftovers %v: want %s and not %s", left, dead, live)
+	}
+	removed, err := Cleanup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !containsName(removed, dead) {
+		t.Errorf("cleanup removed %v, not %s", removed, dead)
+	}
+	if _, err := os.Stat(netns.Path(dead)); !os.IsNotExist(err) {
+		t.Errorf("%s still there", dead)
+	}
+	if _, err := os.Stat(netns.Path(live)); err != nil {
+		t.Errorf("cleanup removed the live run's namespace: %v", err)
+	}
+}
+
+func containsName(l []Leftover, name string) bool {
+	for _, x := range l {
+		if x.Name == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,402 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/nltrace/nltrace/churn"
+	"github.com/nltrace/nltrace/nlclient"
+	"github.com/nltrace/nltrace/report"
+	"github.com/nltrace/nltrace/repro"
+)
+
+// Exit statuses of a churn run besides 0 and 1.
+const (
+	exitNoInterrupt = 3   // --expect-interrupts and nothing was reproduced
+	exitSignal      = 130 // stopped by SIGINT or SIGTERM, after cleaning up
+)
+
+// churnFlags are the dump command's flags for reproducing interruptions.
+func churnFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.GenericFlag{Name: "churn", Value: &mixFlag{}, DefaultText: "off",
+			Usage: "dump a namespace of nltrace's own while changing it; --churn=MIX picks the operations: link, netns, addr4, up, addr6, nexthop, with weights (link=3,netns=1; default: what moves the dumped kinds' counters)"},
+		&cli.Float64Flag{Name: "churn-rate", Usage: "churn operations per second over all workers (0: as fast as possible)"},
+		&cli.IntFlag{Name: "churn-workers", Value: 4, Usage: "parallel churn workers"},
+		&cli.IntFlag{Name: "links", Value: 1000, Usage: "stable devices to populate the namespace with"},
+		&cli.StringFlag{Name: "link-kind", Value: "auto", Usage: "kind of the populated and churned devices: auto (dummy where present, else veth), dummy, veth, ..."},
+		&cli.IntFlag{Name: "addrs", Usage: "stable IPv4 addresses", DefaultText: "1000 when --kind includes addr4, else 0"},
+		&cli.IntFlag{Name: "addrs6", Usage: "stable IPv6 addresses", DefaultText: "1000 when --kind includes addr6, else 0"},
+		&cli.IntFlag{Name: "nexthops", Usage: "stable nexthops", DefaultText: "1000 when --kind includes nexthop, else 0"},
+		&cli.IntFlag{Name: "dumpers", Value: 1, Usage: "concurrent dumpers (with --exec: 0 unless given)"},
+		&cli.IntFlag{Name: "dumps", Usage: "dumps of each kind (or --exec runs), then stop", DefaultText: "run for --duration, 10s"},
+		&cli.IntFlag{Name: "inject-at", Usage: "no background churn: make exactly one change between chunk K and K+1 of every dump (deterministic; 10 dumps unless --dumps or --duration)", DefaultText: "off"},
+		&cli.BoolFlag{Name: "expect-interrupts", Usage: fmt.Sprintf("exit with status %d when no interruption was reproduced", exitNoInterrupt)},
+		&cli.BoolFlag{Name: "exec", Usage: "run the program after -- again and again inside the churning namespace: --exec -- CMD ARGS..."},
+		&cli.DurationFlag{Name: "exec-timeout", Value: 10 * time.Second, Usage: "time limit of each --exec run"},
+	}
+}
+
+// wantsChurn reports whether the dump command must run a reproduction.
+func wantsChurn(c *cli.Context) bool {
+	return c.IsSet("churn") || c.IsSet("inject-at") || c.Bool("exec")
+}
+
+// mixFlag is a boolean flag that also takes a value: --churn alone, or
+// --churn=link=3,netns=1.
+type mixFlag struct {
+	set bool
+	mix string // empty: the default for the dumped kinds
+}
+
+func (m *mixFlag) IsBoolFlag() bool { return true }
+
+func (m *mixFlag) String() string {
+	if m == nil || !m.set {
+		return ""
+	}
+	return m.mix
+}
+
+func (m *mixFlag) Set(s string) error {
+	switch strings.ToLower(s) {
+	case "true", "auto":
+		m.set, m.mix = true, ""
+	case "false":
+		m.set, m.mix = false, ""
+	default:
+		if _, err := churn.ParseMix(s); err != nil {
+			return err
+		}
+		m.set, m.mix = true, s
+	}
+	return nil
+}
+
+// churnConfig is what the churn flags say, checked.
+type churnConfig struct {
+	dump     dumpConfig
+	engine   churn.Config
+	dumpers  int
+	dumps    int
+	injectAt int
+	expect   bool
+	exec     []string
+	execTO   time.Duration
+	churn    bool // background churn (not with --inject-at)
+}
+
+func parseChurnFlags(c *cli.Context) (churnConfig, error) {
+	var cfg churnConfig
+	var err error
+	if cfg.dump, err = parseDumpFlags(c); err != nil {
+		return cfg, err
+	}
+	if c.IsSet("netns") {
+		return cfg, errors.New("--netns cannot be used with --churn, --inject-at or --exec: they dump a namespace of nltrace's own")
+	}
+	has := func(k nlclient.Kind) bool { return slices.Contains(cfg.dump.kinds, k) }
+	orDefault := func(name string, k nlclient.Kind) int {
+		if !c.IsSet(name) && has(k) {
+			return 1000
+		}
+		return c.Int(name)
+	}
+	cfg.engine = churn.Config{
+		Links: c.Int("links"), LinkKind: c.String("link-kind"),
+		Addrs: orDefault("addrs", nlclient.Addr4), Addrs6: orDefault("addrs6", nlclient.Addr6),
+		Nexthops: orDefault("nexthops", nlclient.Nexthop),
+		Rate:     c.Float64("churn-rate"), Workers: c.Int("churn-workers"),
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"links", cfg.engine.Links}, {"addrs", cfg.engine.Addrs}, {"addrs6", cfg.engine.Addrs6}, {"nexthops", cfg.engine.Nexthops}} {
+		if n.v < 0 || n.v > 1<<20 {
+			return cfg, fmt.Errorf("--%s %d: want 0 to %d", n.name, n.v, 1<<20)
+		}
+	}
+	if cfg.engine.Links < 1 {
+		return cfg, errors.New("--links: want at least 1")
+	}
+	if cfg.engine.Workers < 1 || cfg.engine.Workers > 256 {
+		return cfg, fmt.Errorf("--churn-workers %d: want 1 to 256", cfg.engine.Workers)
+	}
+	if cfg.engine.Rate < 0 {
+		return cfg, fmt.Errorf("--churn-rate %v: want 0 (as fast as possible) or more", cfg.engine.Rate)
+	}
+	mix := churn.MixFor(cfg.dump.kinds)
+	if m := c.Generic("churn").(*mixFlag); m.mix != "" {
+		mix, _ = churn.ParseMix(m.mix)
+	}
+	cfg.engine.Mix = mix
+	cfg.dumpers, cfg.dumps, cfg.injectAt = c.Int("dumpers"), c.Int("dumps"), c.Int("inject-at")
+	cfg.expect, cfg.execTO = c.Bool("expect-interrupts"), c.Duration("exec-timeout")
+	if c.Bool("exec") {
+		cfg.exec = c.Args().Slice()
+		if len(cfg.exec) == 0 {
+			return cfg, errors.New("--exec needs a command: nltrace dump --churn --exec -- CMD ARGS...")
+		}
+		if !c.IsSet("dumpers") {
+			cfg.dumpers = 0
+		}
+	} else if c.Args().Present() {
+		return cfg, fmt.Errorf("unexpected arguments %q (a program to run goes after --exec --)", c.Args().Slice())
+	}
+	if cfg.dumpers < 0 || (cfg.dumpers == 0 && cfg.exec == nil) {
+		return cfg, fmt.Errorf("--dumpers %d: want at least 1", cfg.dumpers)
+	}
+	if cfg.dumps < 0 {
+		return cfg, fmt.Errorf("--dumps %d: want 0 (use --duration) or more", cfg.dumps)
+	}
+	if cfg.injectAt < 0 {
+		return cfg, fmt.Errorf("--inject-at %d: want a chunk number, 1 or more", cfg.injectAt)
+	}
+	cfg.churn = cfg.injectAt == 0
+	if cfg.injectAt > 0 {
+		switch {
+		case c.IsSet("churn"):
+			return cfg, errors.New("--inject-at makes one change per dump: it cannot run with background --churn")
+		case cfg.exec != nil:
+			return cfg, errors.New("--inject-at works through nltrace's own dumpers: it cannot run with --exec")
+		case cfg.dumpers > 1:
+			return cfg, errors.New("--inject-at runs one dumper: the changes of others would land at random points")
+		}
+		if cfg.dumps == 0 && cfg.dump.duration == 0 {
+			cfg.dumps = 10
+		}
+	}
+	if cfg.dumps == 0 && cfg.dump.duration == 0 {
+		cfg.dump.duration = 10 * time.Second
+	}
+	if cfg.dumps > 0 && c.IsSet("duration") {
+		return cfg, errors.New("give --dumps or --duration, not both")
+	}
+	return cfg, nil
+}
+
+func runChurn(c *cli.Context) error {
+	cfg, err := parseChurnFlags(c)
+	if err != nil {
+		return err
+	}
+	if left, err := churn.Leftovers(); err == nil && len(left) > 0 {
+		for _, l := range left {
+			fmt.Fprintf(os.Stderr, "nltrace: found namespace %s left by a run that is gone (pid %d): remove it with `nltrace cleanup`\n", l.Name, l.PID)
+		}
+	}
+	ctx := c.Context
+	cfg.engine.Progress = progress
+	eng, err := churn.Start(ctx, cfg.engine)
+	if err != nil {
+		if ctx.Err() != nil {
+			return cli.Exit("nltrace: interrupted while populating; namespace removed", exitSignal)
+		}
+		return err
+	}
+	// The engine owns namespaces: remove them however this function ends,
+	// a panic included (worker goroutines turn theirs into errors).
+	defer func() {
+		if err := eng.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "nltrace: remove namespace %s: %v (try `nltrace cleanup`)\n", eng.Name(), err)
+		}
+	}()
+	rep, err := reproduce(ctx, cfg, eng)
+	if err != nil {
+		return err
+	}
+	if cfg.dump.json {
+		err = rep.WriteJSON(os.Stdout)
+	} else {
+		err = rep.WriteText(os.Stdout)
+	}
+	if err != nil {
+		return fmt.Errorf("write the report: %w", err)
+	}
+	switch {
+	case rep.Stopped != "":
+		return cli.Exit("", exitSignal)
+	case cfg.expect && !rep.AnyInterrupted():
+		return cli.Exit("nltrace: no interrupted dump reproduced (--expect-interrupts)", exitNoInterrupt)
+	}
+	return nil
+}
+
+// reproduce runs the churn, the dumpers and the program until the run ends,
+// and returns the report.
+func reproduce(parent context.Context, cfg churnConfig, eng *churn.Engine) (*report.Report, error) {
+	var uts unix.Utsname
+	_ = unix.Uname(&uts)
+	release := unix.ByteSliceToString(uts.Release[:])
+	setup := report.Setup{
+		Kernel: release, NetNS: eng.Name(), LinkKind: eng.LinkKind(), Links: cfg.engine.Links,
+		Addrs: cfg.engine.Addrs, Addrs6: cfg.engine.Addrs6, Nexthops: cfg.engine.Nexthops,
+		Policy: cfg.dump.opts.Policy, Dumpers: cfg.dumpers, InjectAt: cfg.injectAt,
+	}
+	if setup.Policy == nlclient.Retry {
+		setup.Retries = cfg.dump.opts.Attempts
+	}
+	var kinds []nlclient.Kind
+	if cfg.dumpers > 0 {
+		kinds = cfg.dump.kinds
+	}
+
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	if cfg.dump.duration > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeout(ctx, cfg.dump.duration)
+		defer stop()
+	}
+	fmt.Fprintf(os.Stderr, "nltrace: running in namespace %s (%s); Ctrl-C stops early and removes it\n", eng.Name(), runSummary(cfg))
+	var churning sync.WaitGroup
+	// Churn runs until the dumpers and the program are done.
+	churnCtx, stopChurn := context.WithCancel(ctx)
+	defer stopChurn()
+	if cfg.churn {
+		goSafe(&churning, cancel, func() error { return eng.Run(churnCtx) })
+	}
+	// Dumps start once the churn does, so that the time to the first
+	// interruption measures the dumps, not the workers' start-up.
+	if cfg.churn {
+		select {
+		case <-eng.Busy():
+		case <-ctx.Done():
+		}
+	}
+	coll := report.NewCollector(setup, kinds)
+	statusCtx, stopStatus := context.WithCancel(ctx)
+	statusDone := make(chan struct{})
+	go func() {
+		defer close(statusDone)
+		report.Live(statusCtx, os.Stderr, func() string { return coll.Status() + churnStatus(eng) })
+	}()
+
+	// Every dump goes to each sink in turn. The report is one; a
+	// correlation step (--trace) joins dumps to the kernel's view on
+	// Result.Seq, PortID and NetNSInode by adding its own.
+	sinks := []func(repro.Dump){coll.Add}
+	sink := func(d repro.Dump) {
+		for _, s := range sinks {
+			s(d)
+		}
+	}
+	var work sync.WaitGroup
+	if cfg.dumpers > 0 {
+		goSafe(&work, cancel, func() error {
+			return repro.Run(ctx, repro.Config{
+				Target: eng.Target(), Kinds: kinds, Options: cfg.dump.opts, Dumpers: cfg.dumpers,
+				Dumps: cfg.dumps, InjectAt: cfg.injectAt, Inject: eng.Inject, Revert: eng.Revert, Stable: eng.Stable,
+			}, sink)
+		})
+	}
+	if cfg.exec != nil {
+		goSafe(&work, cancel, func() error { return runExec(ctx, cfg, eng, coll) })
+	}
+	work.Wait()
+	stopChurn()
+	churning.Wait()
+	stopStatus()
+	<-statusDone
+
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return nil, err
+	}
+	rep := coll.Report(
+		func(k nlclient.Kind) int { return len(eng.Stable(k)) },
+		func(k nlclient.Kind) string { return report.Expected(release, k) })
+	if parent.Err() != nil {
+		rep.Stopped = "signal"
+	}
+	if cfg.churn {
+		rep.Churn = churnReport(cfg.engine, eng.Counts())
+	}
+	return rep, nil
+}
+
+// goSafe runs fn in a goroutine whose error, or panic, ends the run: a
+// panic must not kill the process before the namespace is removed.
+func goSafe(wg *sync.WaitGroup, cancel context.CancelCauseFunc, fn func() error) {
+	wg.Go(func() {
+		defer func() {
+			if p := recover(); p != nil {
+				cancel(fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
+			}
+		}()
+		if err := fn(); err != nil {
+			cancel(err)
+		}
+	})
+}
+
+func runSummary(cfg churnConfig) string {
+	var parts []string
+	if cfg.dumpers > 0 {
+		parts = append(parts, fmt.Sprintf("%d dumpers of %v", cfg.dumpers, cfg.dump.kinds))
+	}
+	if cfg.exec != nil {
+		parts = append(parts, fmt.Sprintf("running %s", strings.Join(cfg.exec, " ")))
+	}
+	switch {
+	case cfg.injectAt > 0:
+		parts = append(parts, fmt.Sprintf("one change after chunk %d of each dump", cfg.injectAt))
+	case cfg.churn:
+		parts = append(parts, fmt.Sprintf("churn %v", cfg.engine.Mix))
+	}
+	if cfg.dumps > 0 {
+		parts = append(parts, fmt.Sprintf("%d dumps each", cfg.dumps))
+	} else {
+		parts = append(parts, fmt.Sprintf("for %v", cfg.dump.duration))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func churnReport(cfg churn.Config, c churn.Counts) *report.ChurnReport {
+	r := &report.ChurnReport{Workers: cfg.Workers, Rate: cfg.Rate, Mix: cfg.Mix.String(), Seconds: c.Elapsed.Seconds(), Errors: c.Errors}
+	for _, k := range churn.OpKinds() {
+		o := report.OpRate{Kind: k.String(), Count: c.Ops[k]}
+		if r.Seconds > 0 {
+			o.PerSecond = float64(o.Count) / r.Seconds
+		}
+		r.Ops = append(r.Ops, o)
+	}
+	return r
+}
+
+func churnStatus(eng *churn.Engine) string {
+	c := eng.Counts()
+	if c.Elapsed <= 0 {
+		return ""
+	}
+	var n uint64
+	for _, v := range c.Ops {
+		n += v
+	}
+	return fmt.Sprintf(" | churn %.0f op/s", float64(n)/c.Elapsed.Seconds())
+}
+
+// progress shows the populating: one line rewritten in place on a
+// terminal, a line per thousand objects otherwise.
+func progress(what string, done, total int) {
+	line := fmt.Sprintf("populating: %d/%d %s", done, total, what)
+	if _, err := unix.IoctlGetTermios(int(os.Stderr.Fd()), unix.TCGETS); err == nil {
+		fmt.Fprintf(os.Stderr, "\r\033[K%s", line)
+		if done == total {
+			fmt.Fprintln(os.Stderr)
+		}
+		return
+	}
+	if done == total || done%1000 == 0 {
+		fmt.Fprintln(os.Stderr, line)
+	}
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// selfPkg is this harness. Its tests boot QEMU, so it is only run in the
+// guest when asked for by name.
+const selfPkg = "scripts/vmtest"
+
+// testPkg is one package whose test binary runs in the guest.
+type testPkg struct {
+	Rel    string // path inside the module: "nlclient", "." for the root
+	Dir    string // absolute source directory on the host
+	Binary string // built test binary on the host
+	// BuildErr keeps a package that does not compile out of the guests
+	// while the others still run; the matrix reports it as a failure.
+	BuildErr error
+}
+
+// Name is how packages appear in markers and in the matrix.
+func (p testPkg) Name() string { return "./" + strings.TrimPrefix(p.Rel, ".") }
+
+// binName flattens the package path into one file name.
+func (p testPkg) binName() string {
+	if p.Rel == "." {
+		return "root.test"
+	}
+	return strings.ReplaceAll(p.Rel, "/", "_") + ".test"
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return "", fmt.Errorf("find the module root: %w (run from inside the nltrace repository)", exitDetail(err))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// listPackages resolves patterns to the packages that have tests. Without
+// patterns it takes the whole module except this harness.
+func listPackages(root string, patterns []string, progress io.Writer) ([]testPkg, error) {
+	explicit := len(patterns) > 0
+	if !explicit {
+		patterns = []string{"./..."}
+	}
+	args := append([]string{"list", "-e", "-f",
+		"{{.Dir}}\t{{len .TestGoFiles}}\t{{len .XTestGoFiles}}\t{{if .Error}}{{.Error}}{{end}}"}, patterns...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list %s: %w", strings.Join(patterns, " "), exitDetail(err))
+	}
+	var pkgs []testPkg
+	for line := range strings.Lines(string(out)) {
+		f := strings.SplitN(strings.TrimRight(line, "\n"), "\t", 4)
+		if len(f) < 4 {
+			continue
+		}
+		rel, err := filepath.Rel(root, f[0])
+		if err != nil || strings.HasPrefix(rel, "..") {
+			return nil, fmt.Errorf("package %s is outside the module %s", f[0], root)
+		}
+		p := testPkg{Rel: filepath.ToSlash(rel), Dir: f[0]}
+		switch {
+		case f[3] != "":
+			return nil, fmt.Errorf("package %s: %s", p.Name(), f[3])
+		case !explicit && p.Rel == selfPkg:
+			continue
+		case f[1] == "0" && f[2] == "0":
+			if explicit {
+				fmt.Fprintf(progress, "vmtest: %s has no test files, skipped\n", p.Name())
+			}
+			continue
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) == 0 {
+		return nil, fmt.Errorf("no package with tests matches %s", strings.Join(patterns, " "))
+	}
+	return pkgs, nil
+}
+
+// buildAll compiles static test binaries (the guest has no libc) and the
+// nltrace command when the tree has one. It returns the nltrace binary's
+// path ("" when there is none) and why it did not build. A package that
+// does not compile gets its BuildErr and the others still run.
+func buildAll(root, outDir string, pkgs []testPkg, progress io.Writer) (string, error) {
+	for i := range pkgs {
+		p := &pkgs[i]
+		p.Binary = filepath.Join(outDir, p.binName())
+		fmt.Fprintf(progress, "vmtest: building %s test binary\n", p.Name())
+		if err := goBuild(root, "test", "-c", "-o", p.Binary, p.Name()); err != nil {
+			p.BuildErr = err
+			fmt.Fprintf(progress, "vmtest: %v\n", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "cmd", "nltrace")); err != nil {
+		return "", nil
+	}
+	bin := filepath.Join(outDir, "nltrace")
+	fmt.Fprintf(progress, "vmtest: building ./cmd/nltrace\n")
+	if err := goBuild(root, "build", "-o", bin, "./cmd/nltrace"); err != nil {
+		fmt.Fprintf(progress, "vmtest: %v\n", err)
+		return "", fmt.Errorf("./cmd/nltrace does not build, NLTRACE_BIN is unset in the guests")
+	}
+	return bin, nil
+}
+
+// built returns the packages that compiled.
+func built(pkgs []testPkg) []testPkg {
+	var ok []testPkg
+	for _, p := range pkgs {
+		if p.BuildErr == nil {
+			ok = append(ok, p)
+		}
+	}
+	return ok
+}
+
+func goBuild(root string, args ...string) error {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out.Bytes())
+	}
+	return nil
+}

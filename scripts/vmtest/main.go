@@ -1,0 +1,287 @@
+// Command vmtest runs the module's tests inside QEMU on Debian's cloud
+// kernels, because the development machine's kernel refuses kprobe and
+// fentry. See scripts/vmtest/vmtest.mk and `go run ./scripts/vmtest -h`.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"debug/elf"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	Kernels       []string
+	Pkgs          []string
+	Run           string
+	Timeout       time.Duration
+	TestTimeout   time.Duration
+	Require       string // overrides the per-kernel list when set
+	FailOnPurpose bool
+	PayloadHang   bool
+	Shell         bool
+	Verbose       bool
+	CacheDir      string
+	LogDir        string
+	Keep          bool
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "vmtest:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, cfg, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func parseFlags(args []string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("vmtest", flag.ContinueOnError)
+	kernels := fs.String("kernels", envOr("KERNELS", "6.1 6.12"), "kernel series to test, space or comma separated (env KERNELS)")
+	pkgs := fs.String("pkg", os.Getenv("PKG"), "packages to test, space or comma separated (env PKG; default: every package with tests except ./scripts/vmtest)")
+	fs.StringVar(&c.Run, "run", os.Getenv("RUN"), "passed to the test binaries as -test.run (env RUN)")
+	fs.DurationVar(&c.Timeout, "timeout", 8*time.Minute, "per-kernel limit from QEMU start to power-off")
+	fs.DurationVar(&c.TestTimeout, "test-timeout", 5*time.Minute, "passed to each test binary as -test.timeout")
+	fs.StringVar(&c.Require, "require", "", "NLTRACE_REQUIRE for every guest (default: derived from each kernel's config)")
+	fs.BoolVar(&c.FailOnPurpose, "fail-on-purpose", false, "set NLTRACE_VMTEST_FAIL_ON_PURPOSE=1 in the guest (harness self-test)")
+	fs.BoolVar(&c.PayloadHang, "payload-hang", false, "make the guest hang after its first begin marker (harness self-test)")
+	fs.BoolVar(&c.Shell, "shell", false, "boot the first kernel into an interactive shell on this terminal")
+	fs.BoolVar(&c.Verbose, "v", false, "stream the serial consoles to stderr")
+	fs.StringVar(&c.CacheDir, "cache", envOr("NLTRACE_VM_CACHE", "/var/cache/nltrace-vm"), "kernel download cache (env NLTRACE_VM_CACHE)")
+	fs.StringVar(&c.LogDir, "logdir", "", "directory for serial logs (default: a new directory under $TMPDIR)")
+	fs.BoolVar(&c.Keep, "keep", false, "keep the built binaries and initramfs next to the logs")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	c.Kernels, c.Pkgs = splitList(*kernels), splitList(*pkgs)
+	if len(c.Kernels) == 0 {
+		return c, errors.New("no kernel series given (-kernels 6.12)")
+	}
+	return c, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+}
+
+// run is the whole harness; the self-test calls it directly. It returns
+// the process exit code: 0 all passed, 1 a test or guest failed, 2 the
+// harness could not run.
+func run(ctx context.Context, c config, stdout, stderr io.Writer) int {
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "vmtest:", err)
+		return 2
+	}
+	if os.Getenv(guestEnv) != "" {
+		return fail(errors.New("refusing to boot QEMU inside a vmtest guest"))
+	}
+	if err := checkHostTools(); err != nil {
+		return fail(err)
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return fail(err)
+	}
+	pkgs, err := listPackages(root, c.Pkgs, stderr)
+	if err != nil {
+		return fail(err)
+	}
+	if c.LogDir == "" {
+		c.LogDir, err = os.MkdirTemp("", "nltrace-vmtest-")
+	} else {
+		err = os.MkdirAll(c.LogDir, 0o755)
+	}
+	if err != nil {
+		return fail(fmt.Errorf("log directory: %w", err))
+	}
+	work := filepath.Join(c.LogDir, "work")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return fail(fmt.Errorf("work directory: %w", err))
+	}
+	if !c.Keep {
+		defer os.RemoveAll(work)
+	}
+
+	// Downloads and builds are independent; overlap them.
+	kernels := make([]*kernel, len(c.Kernels))
+	kerrs := make([]error, len(c.Kernels))
+	var wg sync.WaitGroup
+	for i, s := range c.Kernels {
+		wg.Go(func() { kernels[i], kerrs[i] = resolveKernel(c.CacheDir, s, stderr) })
+	}
+	nltrace, buildErr := buildAll(root, work, pkgs, stderr)
+	wg.Wait()
+	if err := errors.Join(kerrs...); err != nil {
+		return fail(err)
+	}
+	for _, k := range kernels {
+		fmt.Fprintf(stderr, "vmtest: kernel %s\n", k)
+	}
+
+	runID := randomID()
+	runs := make([]*guestRun, len(kernels))
+	for i, k := range kernels {
+		g := &guestRun{Kernel: k, Pkgs: pkgs}
+		runs[i] = g
+		g.Require, g.Err = kernelRequire(k, c.Require)
+		if g.Err != nil {
+			continue
+		}
+		fmt.Fprintf(stderr, "vmtest: %s requires %s\n", k.Release, g.Require)
+		opts := guestOptions{RunID: runID, Require: g.Require, Run: c.Run, TestTimeout: c.TestTimeout.String(),
+			FailOnPurpose: c.FailOnPurpose, PayloadHang: c.PayloadHang, HasNltrace: nltrace != "", Modules: wantedModules}
+		initrd := filepath.Join(work, k.Release+".cpio")
+		if err := writeInitramfs(initrd, k, opts, built(pkgs), nltrace); err != nil {
+			g.Err = err
+			continue
+		}
+		if c.Shell {
+			fmt.Fprintf(stderr, "vmtest: booting %s into a shell (Ctrl-A x quits QEMU)\n", k.Release)
+			if err := shell(ctx, k.Vmlinuz, initrd); err != nil {
+				return fail(fmt.Errorf("qemu: %w", err))
+			}
+			return 0
+		}
+	}
+	if len(built(pkgs)) > 0 {
+		bootAll(ctx, c, runs, work, runID, stderr)
+	}
+	if !writeMatrix(stdout, runs, buildErr) {
+		return 1
+	}
+	return 0
+}
+
+// bootAll runs the guests in parallel, one per host CPU: each has one
+// virtual CPU, and TCG gains nothing from more.
+func bootAll(ctx context.Context, c config, runs []*guestRun, work, runID string, stderr io.Writer) {
+	sem := make(chan struct{}, runtime.NumCPU())
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, g := range runs {
+		if g.Err != nil {
+			continue
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			rel := g.Kernel.Release
+			logPath := filepath.Join(c.LogDir, rel+".log")
+			fmt.Fprintf(stderr, "vmtest: booting %s (serial log %s)\n", rel, logPath)
+			var stream io.Writer
+			if c.Verbose {
+				stream = &prefixWriter{prefix: "[" + g.Kernel.Series + "] ", w: stderr, mu: &mu}
+			}
+			res, err := boot(ctx, g.Kernel.Vmlinuz, filepath.Join(work, rel+".cpio"), logPath, c.Timeout, runID, stream)
+			g.Result, g.Err = res, err
+			if err == nil {
+				fmt.Fprintf(stderr, "vmtest: %s finished in %.1fs\n", rel, res.Wall.Seconds())
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func kernelRequire(k *kernel, override string) (string, error) {
+	if override != "" {
+		return override, nil
+	}
+	cfg, err := kernelConfig(k.Config)
+	if err != nil {
+		return "", fmt.Errorf("kernel config: %w", err)
+	}
+	return strings.Join(requirements(cfg), ","), nil
+}
+
+func randomID() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// checkHostTools fails early with the fix instead of midway with an exec
+// error.
+func checkHostTools() error {
+	var missing []string
+	for _, t := range []string{"qemu-system-x86_64", "apt-get", "apt-cache", "dpkg", "dpkg-deb", "xz", "go"} {
+		if _, err := exec.LookPath(t); err != nil {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s not found: run scripts/vm-deps.sh", strings.Join(missing, ", "))
+	}
+	// A dynamically linked busybox (package busybox) cannot run in a guest
+	// without libc.
+	f, err := elf.Open("/bin/busybox")
+	if err != nil {
+		return fmt.Errorf("static /bin/busybox: %w: run scripts/vm-deps.sh", err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return errors.New("/bin/busybox is dynamically linked: install busybox-static (scripts/vm-deps.sh)")
+		}
+	}
+	return nil
+}
+
+// ansiRE matches the terminal control sequences SeaBIOS and busybox's
+// shell print, which would garble a prefixed stream.
+var ansiRE = regexp.MustCompile(`\x1b(\[[0-9;?]*[A-Za-z]|c)`)
+
+// prefixWriter tags streamed console lines with their kernel, so parallel
+// guests stay readable.
+type prefixWriter struct {
+	prefix  string
+	w       io.Writer
+	mu      *sync.Mutex
+	partial []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.partial = append(p.partial, b...)
+	for {
+		i := strings.IndexByte(string(p.partial), '\n')
+		if i < 0 {
+			break
+		}
+		line := ansiRE.ReplaceAllString(strings.TrimRight(string(p.partial[:i]), "\r"), "")
+		fmt.Fprintf(p.w, "%s%s\n", p.prefix, line)
+		p.partial = p.partial[i+1:]
+	}
+	return len(b), nil
+}

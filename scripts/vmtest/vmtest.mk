@@ -1,0 +1,12 @@
+# Kernel matrix: included from the top-level Makefile.
+# make vmtest KERNELS=6.12 PKG=./nlclient RUN=TestX VMTEST_FLAGS=-v
+GO ?= go
+KERNELS ?= 6.1 6.12
+PKG ?=
+RUN ?=
+VMTEST_FLAGS ?=
+
+.PHONY: vmtest
+vmtest: ## Run the tests in QEMU on Debian kernels (KERNELS="6.1 6.12" PKG=./nlclient RUN=TestX VMTEST_FLAGS=-v)
+	scripts/vm-deps.sh
+	$(GO) run ./scripts/vmtest -kernels '$(KERNELS)' -pkg '$(PKG)' -run '$(RUN)' $(VMTEST_FLAGS)
