@@ -309,7 +309,7 @@ func writeMember(r io.Reader, dst string, compressed bool) error {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("xz -dc: %w: %s (run scripts/vm-deps.sh)", err, stderr.Bytes())
+		return fmt.Errorf("xz -dc: %w: %s (run scripts/deps.sh)", err, stderr.Bytes())
 	}
 	return nil
 }

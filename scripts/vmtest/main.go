@@ -240,18 +240,18 @@ func checkHostTools() error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%s not found: run scripts/vm-deps.sh", strings.Join(missing, ", "))
+		return fmt.Errorf("%s not found: run scripts/deps.sh", strings.Join(missing, ", "))
 	}
 	// A dynamically linked busybox (package busybox) cannot run in a guest
 	// without libc.
 	f, err := elf.Open("/bin/busybox")
 	if err != nil {
-		return fmt.Errorf("static /bin/busybox: %w: run scripts/vm-deps.sh", err)
+		return fmt.Errorf("static /bin/busybox: %w: run scripts/deps.sh", err)
 	}
 	defer f.Close()
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
-			return errors.New("/bin/busybox is dynamically linked: install busybox-static (scripts/vm-deps.sh)")
+			return errors.New("/bin/busybox is dynamically linked: install busybox-static (scripts/deps.sh)")
 		}
 	}
 	return nil

@@ -8,5 +8,5 @@ VMTEST_FLAGS ?=
 
 .PHONY: vmtest
 vmtest: ## Run the tests in QEMU on Debian kernels (KERNELS="6.1 6.12" PKG=./nlclient RUN=TestX VMTEST_FLAGS=-v)
-	scripts/vm-deps.sh
+	scripts/deps.sh
 	$(GO) run ./scripts/vmtest -kernels '$(KERNELS)' -pkg '$(PKG)' -run '$(RUN)' $(VMTEST_FLAGS)
