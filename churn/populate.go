@@ -31,12 +31,12 @@ func (e *Engine) populate(ctx context.Context) error {
 	if err := e.resolveKind(); err != nil {
 		return err
 	}
-	step := 1
+	step, what := 1, e.kind+" links"
 	if e.kind == "veth" {
-		step = 2 // each pair is two devices
+		step, what = 2, "veth pairs" // each pair is two devices
 	}
 	pairs := (e.cfg.Links + step - 1) / step
-	err := e.parallel(ctx, e.kind+" links", pairs, func(c *nlclient.Client, i int) error {
+	err := e.parallel(ctx, what, pairs, func(c *nlclient.Client, i int) error {
 		if i == 0 {
 			return nil // made when the kind was resolved
 		}

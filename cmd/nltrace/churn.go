@@ -39,7 +39,6 @@ func churnFlags() []cli.Flag {
 		&cli.IntFlag{Name: "addrs6", Usage: "stable IPv6 addresses", DefaultText: "1000 when --kind includes addr6, else 0"},
 		&cli.IntFlag{Name: "nexthops", Usage: "stable nexthops", DefaultText: "1000 when --kind includes nexthop, else 0"},
 		&cli.IntFlag{Name: "dumpers", Value: 1, Usage: "concurrent dumpers (with --exec: 0 unless given)"},
-		&cli.IntFlag{Name: "dumps", Usage: "dumps of each kind (or --exec runs), then stop", DefaultText: "run for --duration, 10s"},
 		&cli.IntFlag{Name: "inject-at", Usage: "no background churn: make exactly one change between chunk K and K+1 of every dump (deterministic; 10 dumps unless --dumps or --duration)", DefaultText: "off"},
 		&cli.BoolFlag{Name: "expect-interrupts", Usage: fmt.Sprintf("exit with status %d when no interruption was reproduced", exitNoInterrupt)},
 		&cli.BoolFlag{Name: "exec", Usage: "run the program after -- again and again inside the churning namespace: --exec -- CMD ARGS..."},
@@ -140,7 +139,10 @@ func parseChurnFlags(c *cli.Context) (churnConfig, error) {
 		mix, _ = churn.ParseMix(m.mix)
 	}
 	cfg.engine.Mix = mix
-	cfg.dumpers, cfg.dumps, cfg.injectAt = c.Int("dumpers"), c.Int("dumps"), c.Int("inject-at")
+	cfg.dumpers, cfg.injectAt = c.Int("dumpers"), c.Int("inject-at")
+	if c.IsSet("dumps") {
+		cfg.dumps = cfg.dump.count
+	}
 	cfg.expect, cfg.execTO = c.Bool("expect-interrupts"), c.Duration("exec-timeout")
 	if c.Bool("exec") {
 		cfg.exec = c.Args().Slice()

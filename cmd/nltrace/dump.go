@@ -17,7 +17,7 @@ func dumpCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "dump",
 		Usage: "dump rtnetlink tables and report every interrupted dump",
-		Description: "Runs dumps once, N times (--count) or for a duration (--duration) and prints, per kind,\n" +
+		Description: "Runs dumps once, N times (--dumps) or for a duration (--duration) and prints, per kind,\n" +
 			"how many dumps were interrupted (NLM_F_DUMP_INTR) and where.",
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "kind", Aliases: []string{"k"}, Value: cli.NewStringSlice("link"),
@@ -25,8 +25,8 @@ func dumpCommand() *cli.Command {
 			&cli.StringFlag{Name: "netns", Usage: "network namespace: NAME (under /run/netns), /path, pid:N or fd:N (default: the current one)"},
 			&cli.StringFlag{Name: "policy", Value: "lenient", Usage: "on an interrupted dump: lenient (keep the data), strict (an EINTR error), retry"},
 			&cli.IntFlag{Name: "retries", Value: 10, Usage: "most attempts per dump with --policy retry"},
-			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Value: 1, Usage: "dumps of each kind (ignored with --duration)"},
-			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Usage: "dump for this long instead of --count times"},
+			&cli.IntFlag{Name: "dumps", Aliases: []string{"n", "count"}, Value: 1, Usage: "dumps of each kind, then stop (with --churn or --inject-at: default 10s, or 10 dumps for --inject-at; with --exec: runs)"},
+			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Usage: "dump for this long instead of a number of dumps"},
 			&cli.BoolFlag{Name: "json", Usage: "one JSON object per dump on stdout instead of the table"},
 		}, churnFlags()...),
 		Action: runDump,
@@ -58,8 +58,8 @@ func parseDumpFlags(c *cli.Context) (dumpConfig, error) {
 	if cfg.opts.Attempts = c.Int("retries"); cfg.opts.Attempts < 1 {
 		return cfg, fmt.Errorf("--retries %d: want at least 1", cfg.opts.Attempts)
 	}
-	if cfg.count = c.Int("count"); cfg.count < 1 {
-		return cfg, fmt.Errorf("--count %d: want at least 1", cfg.count)
+	if cfg.count = c.Int("dumps"); cfg.count < 1 {
+		return cfg, fmt.Errorf("--dumps %d: want at least 1", cfg.count)
 	}
 	if cfg.duration = c.Duration("duration"); cfg.duration < 0 {
 		return cfg, fmt.Errorf("--duration %v: want a positive duration", cfg.duration)
