@@ -40,6 +40,10 @@ host-test: ## Unit and root tests on this machine
 fuzz: ## Fuzz the datagram parser for FUZZTIME (default 60s)
 	$(GO) test -run XXX -fuzz FuzzDatagram -fuzztime $${FUZZTIME:-60s} ./nlclient
 
+.PHONY: lab
+lab: ## Build the client lab (vishvananda/netlink v1.1.0, v1.2.1, v1.3.1, ip) into bin/lab
+	scripts/lab.sh build bin/lab
+
 .PHONY: bench
 bench: ## Benchmarks with their baselines (needs root)
 	scripts/bench-dump.sh

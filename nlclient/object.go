@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -96,33 +95,30 @@ func decode(k Kind, data []byte) (Object, error) {
 	if len(data) == hdr {
 		return o, nil
 	}
-	ad, err := netlink.NewAttributeDecoder(data[hdr:])
-	if err != nil {
-		return o, fmt.Errorf("%v attributes: %w", k, err)
-	}
+	ad := attributes{b: data[hdr:]}
 	var addr, local netip.Addr
-	for ad.Next() {
+	for ad.next() {
 		switch {
-		case k == Link && ad.Type() == unix.IFLA_IFNAME:
-			o.Name = ad.String()
-		case (k == Addr4 || k == Addr6) && ad.Type() == unix.IFA_ADDRESS,
-			(k == Route4 || k == Route6) && ad.Type() == unix.RTA_DST,
-			k == Neigh && ad.Type() == unix.NDA_DST:
-			addr, _ = netip.AddrFromSlice(ad.Bytes())
-		case (k == Addr4 || k == Addr6) && ad.Type() == unix.IFA_LOCAL:
-			local, _ = netip.AddrFromSlice(ad.Bytes())
-		case (k == Route4 || k == Route6) && ad.Type() == unix.RTA_TABLE:
-			o.Table = ad.Uint32()
-		case (k == Route4 || k == Route6) && ad.Type() == unix.RTA_OIF:
-			o.Index = int32(ad.Uint32())
-		case k == Nexthop && ad.Type() == unix.NHA_ID:
-			o.ID = ad.Uint32()
-		case k == Nexthop && ad.Type() == unix.NHA_OIF:
-			o.Index = int32(ad.Uint32())
+		case k == Link && ad.typ == unix.IFLA_IFNAME:
+			o.Name = ad.string()
+		case (k == Addr4 || k == Addr6) && ad.typ == unix.IFA_ADDRESS,
+			(k == Route4 || k == Route6) && ad.typ == unix.RTA_DST,
+			k == Neigh && ad.typ == unix.NDA_DST:
+			addr, _ = netip.AddrFromSlice(ad.data)
+		case (k == Addr4 || k == Addr6) && ad.typ == unix.IFA_LOCAL:
+			local, _ = netip.AddrFromSlice(ad.data)
+		case (k == Route4 || k == Route6) && ad.typ == unix.RTA_TABLE:
+			o.Table = ad.uint32()
+		case (k == Route4 || k == Route6) && ad.typ == unix.RTA_OIF:
+			o.Index = int32(ad.uint32())
+		case k == Nexthop && ad.typ == unix.NHA_ID:
+			o.ID = ad.uint32()
+		case k == Nexthop && ad.typ == unix.NHA_OIF:
+			o.Index = int32(ad.uint32())
 		}
 	}
-	if err := ad.Err(); err != nil {
-		return o, fmt.Errorf("%v attributes: %w", k, err)
+	if ad.err != nil {
+		return o, fmt.Errorf("%v attributes: %w", k, ad.err)
 	}
 	// An IPv4 address's own address is IFA_LOCAL; IFA_ADDRESS is the peer on
 	// point-to-point links.
