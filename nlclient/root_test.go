@@ -3,6 +3,7 @@ package nlclient
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"testing"
 
 	"github.com/nltrace/nltrace/internal/testenv"
@@ -125,5 +126,44 @@ func TestRootInterruptAtChunk(t *testing.T) {
 					k, data, run, r.FirstInterrupted, r.DoneInterrupted, want)
 			}
 		}
+	}
+}
+
+// TestRootAddressCursorIsPositional pins down why address dumps can be
+// wrong on every kernel: a device's addresses are walked by position, and
+// IPv6 puts a new global address at the front of the list, so an address
+// added after chunk 1 makes the dump return an address of chunk 1 again.
+func TestRootAddressCursorIsPositional(t *testing.T) {
+	path := testenv.NetNS(t)
+	c, err := Dial(Target{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var stable []Key
+	for i := 1; i <= 1000; i++ {
+		p := netip.MustParsePrefix(fmt.Sprintf("fd00::%x/128", i))
+		must(t, c.AddAddr(1, p))
+		stable = append(stable, Key{Kind: Addr6, Index: 1, Prefix: p})
+	}
+	writer, err := Dial(Target{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	r, err := c.Dump(context.Background(), Addr6, Options{OnChunk: func(ch Chunk) error {
+		if ch.Index == 1 {
+			return writer.AddAddr(1, netip.MustParsePrefix("fd00:ff::1/128"))
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons := Check(r, stable)
+	t.Logf("%d chunks, flag on chunk %d, missing %d, repeated %v", len(r.Chunks), r.FirstInterrupted, len(cons.Missing), cons.Repeated)
+	if len(cons.Repeated) != 1 || len(cons.Missing) != 0 || r.FirstInterrupted == 0 {
+		t.Errorf("want exactly one repeated address and a flagged dump; got flag on chunk %d, missing %v, repeated %v",
+			r.FirstInterrupted, cons.Missing, cons.Repeated)
 	}
 }
