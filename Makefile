@@ -4,7 +4,7 @@ CLANG   ?= clang-19
 CFLAGS  := -O2 -g -Wall -Werror
 BIN     := bin/nltrace
 # Tests that cannot run here fail instead of skipping (internal/testenv).
-REQUIRE ?= root,vm
+REQUIRE ?= root,vm,lab
 
 .DEFAULT_GOAL := help
 
