@@ -113,12 +113,14 @@ func runDump(c *cli.Context) error {
 	return finish(c, cfg, stats)
 }
 
+// finish prints the table of what was dumped, also when a signal cut the
+// run short, which the exit status then says.
 func finish(c *cli.Context, cfg dumpConfig, stats map[nlclient.Kind]*kindStats) error {
-	if err := c.Context.Err(); err != nil {
-		return err // interrupted by a signal
-	}
 	if !cfg.json {
 		printTable(os.Stdout, cfg.kinds, stats)
+	}
+	if c.Context.Err() != nil {
+		return cli.Exit("", exitSignal)
 	}
 	return nil
 }
