@@ -40,6 +40,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Exec != nil {
 		p.exec(r.Exec)
 	}
+	if r.Trace != nil && p.err == nil {
+		p.err = r.Trace.WriteText(w)
+	}
 	return p.err
 }
 

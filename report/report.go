@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nltrace/nltrace/correlate"
 	"github.com/nltrace/nltrace/nlclient"
 )
 
@@ -20,6 +21,8 @@ type Report struct {
 	Kinds   []*KindReport `json:"kinds,omitempty"`
 	Churn   *ChurnReport  `json:"churn,omitempty"`
 	Exec    *ExecReport   `json:"exec,omitempty"`
+	// Trace is the kernel attribution (--trace), printed last.
+	Trace *correlate.Report `json:"trace,omitempty"`
 }
 
 // Setup is what the run was asked to do.

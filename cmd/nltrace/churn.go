@@ -93,6 +93,7 @@ type churnConfig struct {
 	exec     []string
 	execTO   time.Duration
 	churn    bool // background churn (not with --inject-at)
+	trace    traceConfig
 }
 
 func parseChurnFlags(c *cli.Context) (churnConfig, error) {
@@ -139,6 +140,9 @@ func parseChurnFlags(c *cli.Context) (churnConfig, error) {
 		mix, _ = churn.ParseMix(m.mix)
 	}
 	cfg.engine.Mix = mix
+	if cfg.trace, err = parseTraceFlags(c, true); err != nil {
+		return cfg, err
+	}
 	cfg.dumpers, cfg.injectAt = c.Int("dumpers"), c.Int("inject-at")
 	if c.IsSet("dumps") {
 		cfg.dumps = cfg.dump.count
@@ -261,6 +265,13 @@ func reproduce(parent context.Context, cfg churnConfig, eng *churn.Engine) (*rep
 		defer stop()
 	}
 	fmt.Fprintf(os.Stderr, "nltrace: running in namespace %s (%s); Ctrl-C stops early and removes it\n", eng.Name(), runSummary(cfg))
+	// The probe is attached before the churn starts, so that every
+	// counter bump a dump can see is recorded.
+	tr, err := startTrace(cfg.trace, eng.Target().Path)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.Close()
 	var churning sync.WaitGroup
 	// Churn runs until the dumpers and the program are done.
 	churnCtx, stopChurn := context.WithCancel(ctx)
@@ -287,7 +298,7 @@ func reproduce(parent context.Context, cfg churnConfig, eng *churn.Engine) (*rep
 	// Every dump goes to each sink in turn. The report is one; a
 	// correlation step (--trace) joins dumps to the kernel's view on
 	// Result.Seq, PortID and NetNSInode by adding its own.
-	sinks := []func(repro.Dump){coll.Add}
+	sinks := []func(repro.Dump){coll.Add, tr.Add}
 	sink := func(d repro.Dump) {
 		for _, s := range sinks {
 			s(d)
@@ -310,6 +321,7 @@ func reproduce(parent context.Context, cfg churnConfig, eng *churn.Engine) (*rep
 	churning.Wait()
 	stopStatus()
 	<-statusDone
+	traced := tr.Stop()
 
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return nil, err
@@ -323,6 +335,7 @@ func reproduce(parent context.Context, cfg churnConfig, eng *churn.Engine) (*rep
 	if cfg.churn {
 		rep.Churn = churnReport(cfg.engine, eng.Counts())
 	}
+	rep.Trace = traced
 	return rep, nil
 }
 

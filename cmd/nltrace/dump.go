@@ -28,7 +28,7 @@ func dumpCommand() *cli.Command {
 			&cli.IntFlag{Name: "dumps", Aliases: []string{"n", "count"}, Value: 1, Usage: "dumps of each kind, then stop (with --churn or --inject-at: default 10s, or 10 dumps for --inject-at; with --exec: runs)"},
 			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Usage: "dump for this long instead of a number of dumps"},
 			&cli.BoolFlag{Name: "json", Usage: "one JSON object per dump on stdout instead of the table"},
-		}, churnFlags()...),
+		}, append(churnFlags(), traceFlags()...)...),
 		Action: runDump,
 	}
 }
@@ -69,6 +69,9 @@ func parseDumpFlags(c *cli.Context) (dumpConfig, error) {
 }
 
 func runDump(c *cli.Context) error {
+	if _, err := parseTraceFlags(c, wantsChurn(c)); err != nil {
+		return err
+	}
 	if wantsChurn(c) {
 		return runChurn(c)
 	}

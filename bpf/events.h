@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Events the probe sends to userspace through one ring buffer. Go gets
+ * its mirrors of these structs from bpf2go (-type), never by hand. Every
+ * event starts with its type so the reader can tell them apart.
+ */
+#ifndef NLTRACE_EVENTS_H
+#define NLTRACE_EVENTS_H
+
+enum event_type {
+	EVENT_CHUNK = 1,
+	EVENT_WRITER = 2,
+};
+
+/* One call of a dump handler: one chunk (datagram) of one dump. */
+struct chunk_event {
+	__u8 type;
+	__u8 flagged;      /* the chunk's first header carries NLM_F_DUMP_INTR */
+	__u8 done_flagged; /* the NLMSG_DONE that follows will carry it */
+	__u8 lost;         /* the counter moved but no message carries the flag */
+	__u8 done;         /* the handler finished: NLMSG_DONE follows */
+	__u8 pad[3];
+	__u16 msg_type;    /* of the request */
+	__u16 first_flags; /* nlmsg_flags of the chunk's first header */
+	__u32 pid;
+	__u32 tid;
+	__u32 portid;      /* the requesting socket */
+	__u32 req_seq;     /* nlmsg_seq of the request */
+	__u64 ts_start;    /* handler entry, CLOCK_MONOTONIC ns */
+	__u64 ts_end;      /* handler exit */
+	__u64 netns;       /* inode of the socket's network namespace */
+	__u64 handler;     /* cb->dump */
+	__u64 handler_data; /* cb->data: the real handler behind rtnl_dumpit */
+	__u32 prev_seq_before;
+	__u32 seq_before;
+	__u32 prev_seq_after;
+	__u32 seq_after;
+	/* The generation counters of the namespace at handler exit. */
+	__u32 dev_base_seq;
+	__u32 addr_genid4;
+	__u32 addr_genid6;
+	__u32 nexthop_seq;
+	__u32 bytes; /* skb->len at handler exit */
+	__s32 ret;   /* the handler's return value */
+	char comm[16];
+};
+
+enum writer_op {
+	OP_REGISTER = 1,   /* list_netdevice outside a namespace move */
+	OP_UNREGISTER = 2, /* unlist_netdevice outside a namespace move */
+	OP_MOVE_IN = 3,    /* list_netdevice inside __dev_change_net_namespace */
+	OP_MOVE_OUT = 4,   /* unlist_netdevice inside __dev_change_net_namespace */
+	OP_ADDR4_ADD = 5,  /* fib_inetaddr_event NETDEV_UP */
+	OP_ADDR4_DEL = 6,  /* fib_inetaddr_event NETDEV_DOWN */
+	OP_LINK_UP = 7,    /* fib_netdev_event NETDEV_UP */
+	OP_ADDR6_NEW = 8,  /* __ipv6_ifa_notify RTM_NEWADDR (also DAD, lifetimes) */
+	OP_ADDR6_DEL = 9,  /* __ipv6_ifa_notify RTM_DELADDR */
+	OP_NEXTHOP_NEW = 10,
+	OP_NEXTHOP_DEL = 11,
+	OP_NEXTHOP_FLUSH = 12, /* nexthop_flush_dev: a device went away */
+};
+
+enum counter_id {
+	COUNTER_DEV_BASE_SEQ = 1,
+	COUNTER_ADDR_GENID4 = 2,
+	COUNTER_ADDR_GENID6 = 3,
+	COUNTER_NEXTHOP_SEQ = 4,
+};
+
+enum context {
+	CONTEXT_UNKNOWN = 0,
+	CONTEXT_TASK = 1,    /* process context: the task named caused it */
+	CONTEXT_SOFTIRQ = 2, /* the task named was only interrupted */
+	CONTEXT_HARDIRQ = 3,
+};
+
+/* One call of a function that bumps (or may bump) a generation counter. */
+struct writer_event {
+	__u8 type;
+	__u8 op;      /* enum writer_op */
+	__u8 counter; /* enum counter_id */
+	__u8 prefixlen;
+	__u32 pid;
+	__u32 tid;
+	__u32 task_flags; /* PF_KWORKER tells worker context */
+	__u64 ts;
+	__u64 netns;
+	__u32 before;  /* the counter before the bump */
+	__s32 ifindex;
+	__s32 stack_id; /* in the stacks map, or negative */
+	__u8 context;   /* enum context */
+	__u8 pad[3];
+	__u8 addr[16];  /* IPv4 in the first four bytes */
+	char ifname[16];
+	char comm[16];
+};
+
+#endif

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The few kernel types nltrace reads, declared by hand instead of a
+ * generated vmlinux.h so that the objects build from this repository alone.
+ * Every struct is preserve_access_index: libbpf-style CO-RE relocations
+ * resolve each field against the running kernel's BTF at load time, so
+ * only the names matter here, never the layout or the member order.
+ */
+#ifndef NLTRACE_KERNEL_H
+#define NLTRACE_KERNEL_H
+
+/* bpf_tracing.h then names pt_regs fields as the kernel does (di, si...). */
+#define __VMLINUX_H__
+
+typedef unsigned char __u8;
+typedef unsigned short __u16;
+typedef unsigned int __u32;
+typedef unsigned long long __u64;
+typedef signed char __s8;
+typedef short __s16;
+typedef int __s32;
+typedef long long __s64;
+typedef __u16 __be16;
+typedef __u32 __be32;
+typedef __u32 __wsum;
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+typedef _Bool bool;
+#define true 1
+#define false 0
+
+/* From include/uapi/linux/bpf.h: stable ABI values. */
+enum bpf_map_type {
+	BPF_MAP_TYPE_HASH = 1,
+	BPF_MAP_TYPE_ARRAY = 2,
+	BPF_MAP_TYPE_STACK_TRACE = 7,
+	BPF_MAP_TYPE_RINGBUF = 27,
+};
+enum {
+	BPF_ANY = 0,
+	BPF_NOEXIST = 1,
+};
+enum {
+	BPF_RB_NO_WAKEUP = 1,
+	BPF_RB_FORCE_WAKEUP = 2,
+};
+enum {
+	BPF_RB_AVAIL_DATA = 0,
+};
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+struct pt_regs {
+	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8;
+	unsigned long ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
+};
+
+struct ns_common {
+	unsigned int inum;
+};
+
+typedef struct {
+	int counter;
+} atomic_t;
+
+struct netns_ipv4 {
+	atomic_t dev_addr_genid;
+};
+
+struct netns_ipv6 {
+	atomic_t dev_addr_genid;
+};
+
+struct netns_nexthop {
+	unsigned int seq;
+};
+
+struct net {
+	unsigned int dev_base_seq;
+	struct ns_common ns;
+	struct netns_ipv4 ipv4;
+	struct netns_ipv6 ipv6; /* absent without CONFIG_IPV6 */
+	struct netns_nexthop nexthop; /* absent before 5.3 */
+};
+
+typedef struct {
+	struct net *net;
+} possible_net_t;
+
+struct sock_common {
+	possible_net_t skc_net;
+};
+
+struct sock {
+	struct sock_common __sk_common;
+};
+
+struct nlmsghdr {
+	__u32 nlmsg_len;
+	__u16 nlmsg_type;
+	__u16 nlmsg_flags;
+	__u32 nlmsg_seq;
+	__u32 nlmsg_pid;
+};
+
+struct sk_buff {
+	struct sock *sk;
+	unsigned int len;
+	unsigned char *data;
+};
+
+struct netlink_callback {
+	struct sk_buff *skb;
+	const struct nlmsghdr *nlh;
+	void *dump;
+	void *data;
+	unsigned int prev_seq;
+	unsigned int seq;
+};
+
+struct netlink_sock {
+	struct sock sk;
+	u32 portid;
+};
+
+struct net_device {
+	char name[16];
+	int ifindex;
+	possible_net_t nd_net;
+};
+
+struct netdev_notifier_info {
+	struct net_device *dev;
+};
+
+struct in_device {
+	struct net_device *dev;
+};
+
+struct in_ifaddr {
+	struct in_device *ifa_dev;
+	__be32 ifa_local;
+	unsigned char ifa_prefixlen;
+};
+
+struct in6_addr {
+	union {
+		__u8 u6_addr8[16];
+	} in6_u;
+};
+
+struct inet6_dev {
+	struct net_device *dev;
+};
+
+struct inet6_ifaddr {
+	struct in6_addr addr;
+	__u32 prefix_len;
+	struct inet6_dev *idev;
+};
+
+struct task_struct {
+	unsigned int flags;
+};
+
+/* x86 6.2+: the per-CPU preempt count lives in pcpu_hot. */
+struct pcpu_hot {
+	int preempt_count;
+};
+
+#pragma clang attribute pop
+
+#endif

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/nltrace/nltrace/correlate"
+	"github.com/nltrace/nltrace/internal/testenv"
+	"github.com/nltrace/nltrace/probe"
+	"github.com/nltrace/nltrace/report"
+)
+
+// traced runs nltrace with --trace and the backend, and returns its
+// report's attribution; it skips (or fails, in the kernel matrix) when
+// the backend is unavailable here.
+func traced(t *testing.T, backend probe.Backend, args ...string) *correlate.Report {
+	t.Helper()
+	// Probe availability first, without --trace, so that an unavailable
+	// backend skips instead of failing the command.
+	p, err := probe.Open(probe.Config{Backend: backend})
+	testenv.Need(t, backend.String(), err)
+	p.Close()
+	cmd := nltrace(t, append(args, "--trace", "--backend", backend.String(), "--json")...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("nltrace: %v\n%s", err, stderr.String())
+	}
+	var r report.Report
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, out)
+	}
+	if r.Trace == nil || r.Trace.Unavailable != "" || r.Trace.Backend != backend.String() {
+		t.Fatalf("no attribution with backend %v in the report: %+v\n%s", backend, r.Trace, stderr.String())
+	}
+	if r.Trace.Drops != 0 || len(r.Trace.Errors) > 0 || len(r.Trace.Skipped) > 0 {
+		t.Errorf("drops %d, errors %v, skipped hooks %v", r.Trace.Drops, r.Trace.Errors, r.Trace.Skipped)
+	}
+	return r.Trace
+}
+
+func TestTraceExplainsChurn(t *testing.T) {
+	for _, b := range []probe.Backend{probe.Fentry, probe.Kprobe} {
+		t.Run(b.String(), func(t *testing.T) {
+			tr := traced(t, b, "dump", "--churn", "--kind", "link,addr4,addr6", "--links", "150",
+				"--addrs", "800", "--addrs6", "600", "--dumps", "8")
+			var link bool
+			for _, s := range tr.Kinds {
+				t.Logf("%v: %d dumps, %d interrupted, %d explained, %d lost flags, culprits %v", s.Kind, s.Dumps, s.Interrupted, s.Explained, s.Lost, s.Culprits)
+				if s.Interrupted != s.Explained || s.Mismatched > 0 || s.Unmatched > 0 {
+					t.Errorf("%v: %d interrupted, %d explained, %d disagree with the kernel, %d without samples", s.Kind, s.Interrupted, s.Explained, s.Mismatched, s.Unmatched)
+				}
+				link = link || s.Kind.String() == "link" && s.Interrupted > 0
+			}
+			if !link {
+				t.Error("no interrupted link dump: the churn proves nothing")
+			}
+			for _, d := range tr.Dumps {
+				if d.Missing != "" || len(d.Mismatches) > 0 {
+					t.Errorf("%v dump %d: %s %v", d.Kind, d.Seq, d.Missing, d.Mismatches)
+				}
+			}
+		})
+	}
+}
+
+func TestTraceNamesInjectedDevice(t *testing.T) {
+	for _, b := range []probe.Backend{probe.Fentry, probe.Kprobe} {
+		t.Run(b.String(), func(t *testing.T) {
+			tr := traced(t, b, "dump", "--inject-at", "1", "--kind", "link", "--links", "150", "--dumps", "3")
+			if len(tr.Dumps) != 3 {
+				t.Fatalf("%d interrupted dumps explained, want 3", len(tr.Dumps))
+			}
+			for _, d := range tr.Dumps {
+				if len(d.Interruptions) != 1 {
+					t.Fatalf("dump %d: interruptions %v", d.Seq, d.Interruptions)
+				}
+				in := d.Interruptions[0]
+				t.Logf("dump %d: %v", d.Seq, in)
+				if in.Chunk != in.After+1 || in.Chunk < 2 {
+					t.Errorf("dump %d: chunk %d after %d", d.Seq, in.Chunk, in.After)
+				}
+				if len(in.Writers) != 1 || in.Writers[0].Op != probe.Register || in.Writers[0].Ifname != "ch-inject" {
+					t.Errorf("dump %d: writers %v, want exactly register ch-inject", d.Seq, in.Writers)
+				}
+				if len(in.Moves) != 1 || in.Moves[0].Counter != probe.DevBaseSeq || in.Moves[0].Delta() != 1 {
+					t.Errorf("dump %d: moves %v, want dev_base_seq +1", d.Seq, in.Moves)
+				}
+			}
+		})
+	}
+}
+
+// TestTraceIsOptionalWithChurn runs a churn without asking for --trace:
+// where the kernel refuses tracing (the development machine) the run
+// still succeeds and its report says why; elsewhere it is attributed.
+func TestTraceIsOptionalWithChurn(t *testing.T) {
+	cmd := nltrace(t, "dump", "--churn", "--links", "20", "--dumps", "2", "--json")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("nltrace: %v\n%s", err, stderr.String())
+	}
+	var r report.Report
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, out)
+	}
+	if r.Trace == nil {
+		t.Fatalf("report has no trace section:\n%s", out)
+	}
+	p, err := probe.Open(probe.Config{})
+	if err != nil {
+		if r.Trace.Unavailable == "" || !bytes.Contains(stderr.Bytes(), []byte("kernel attribution unavailable")) {
+			t.Errorf("tracing is unavailable here (%v) but the run does not say so: %+v\n%s", err, r.Trace, stderr.String())
+		}
+		return
+	}
+	p.Close()
+	if r.Trace.Unavailable != "" || r.Trace.Backend == "" {
+		t.Errorf("tracing works here but the run did not attribute: %+v", r.Trace)
+	}
+}

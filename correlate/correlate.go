@@ -1,0 +1,298 @@
+package correlate
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nltrace/nltrace/nlclient"
+	"github.com/nltrace/nltrace/probe"
+)
+
+// Dump is one userspace dump attempt with the kernel's view of it.
+type Dump struct {
+	Result *nlclient.Result `json:"-"`
+	Kind   nlclient.Kind    `json:"kind"`
+	NetNS  uint64           `json:"netns"`
+	PortID uint32           `json:"port_id"`
+	Seq    uint32           `json:"seq"`
+	// Samples are the kernel's chunk samples of this dump, in order.
+	Samples []*probe.Chunk `json:"-"`
+	// Mismatches lists chunks whose flag differs between the kernel's
+	// sample and what userspace received; Missing says why samples could
+	// not be matched at all (events dropped, probe attached mid-dump).
+	Mismatches []string `json:"mismatches,omitempty"`
+	Missing    string   `json:"missing,omitempty"`
+	// Lost counts chunks where the kernel saw the counter move but had no
+	// message to flag.
+	Lost int `json:"lost,omitempty"`
+	// Interruptions explains each flagged chunk (NLMSG_DONE included).
+	Interruptions []*Interruption `json:"interruptions,omitempty"`
+}
+
+// Interrupted reports whether userspace saw the dump flagged.
+func (d *Dump) Interrupted() bool { return d.Result.Interrupted() }
+
+// Explained reports whether every flag userspace saw has a writer event.
+func (d *Dump) Explained() bool {
+	if !d.Interrupted() || len(d.Interruptions) == 0 {
+		return false
+	}
+	for _, in := range d.Interruptions {
+		if len(in.Writers) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Move is one counter's change between two chunk samples.
+type Move struct {
+	Counter probe.Counter `json:"counter"`
+	From    uint32        `json:"from"`
+	To      uint32        `json:"to"`
+}
+
+// Delta is how many times the counter was bumped.
+func (m Move) Delta() uint32 { return m.To - m.From }
+
+// Interruption is one flagged chunk and what flagged it.
+type Interruption struct {
+	// Chunk is the flagged chunk's 1-based index as userspace numbers
+	// them; Done marks a flagged NLMSG_DONE instead. After is the chunk
+	// the counters are compared with.
+	Chunk int  `json:"chunk"`
+	After int  `json:"after"`
+	Done  bool `json:"done,omitempty"`
+	// Late is set when the bump happened while chunk After was being
+	// built (RCU dumps, 6.9+ addresses) and was reported one chunk late.
+	Late    bool            `json:"late,omitempty"`
+	Moves   []Move          `json:"moves"`
+	Writers []*probe.Writer `json:"writers"`
+	Note    string          `json:"note,omitempty"`
+}
+
+func (in *Interruption) String() string {
+	where := fmt.Sprintf("chunk %d", in.Chunk)
+	if in.Done {
+		where = "NLMSG_DONE"
+	}
+	s := fmt.Sprintf("%s flagged (after chunk %d):", where, in.After)
+	for _, m := range in.Moves {
+		s += fmt.Sprintf(" %s %d->%d (+%d)", m.Counter, m.From, m.To, m.Delta())
+	}
+	for _, w := range in.Writers {
+		s += "; " + w.String()
+	}
+	if in.Note != "" {
+		s += "; " + in.Note
+	}
+	return s
+}
+
+// Counters returns the generation counters a dump of kind k puts in
+// cb->seq.
+func Counters(k nlclient.Kind) []probe.Counter {
+	switch k {
+	case nlclient.Link, nlclient.Stats:
+		return []probe.Counter{probe.DevBaseSeq}
+	case nlclient.Addr4:
+		return []probe.Counter{probe.AddrGenID4, probe.DevBaseSeq}
+	case nlclient.Addr6:
+		return []probe.Counter{probe.AddrGenID6, probe.DevBaseSeq}
+	case nlclient.Nexthop:
+		return []probe.Counter{probe.NexthopSeq}
+	}
+	return []probe.Counter{probe.DevBaseSeq, probe.AddrGenID4, probe.AddrGenID6, probe.NexthopSeq}
+}
+
+// Join matches every result (and its earlier attempts) to its samples
+// and explains its flags. Events may come in any order.
+func Join(results []*nlclient.Result, chunks []*probe.Chunk, writers []*probe.Writer) []*Dump {
+	byKey := map[probe.Key][]*probe.Chunk{}
+	for _, c := range chunks {
+		byKey[c.Key()] = append(byKey[c.Key()], c)
+	}
+	idx := newWriterIndex(writers)
+	var dumps []*Dump
+	for _, r := range flatten(results) {
+		key := probe.Key{NetNS: r.NetNSInode, PortID: r.PortID, Seq: r.Seq}
+		samples := slices.Clone(byKey[key])
+		slices.SortStableFunc(samples, func(a, b *probe.Chunk) int { return cmp.Compare(a.Start, b.Start) })
+		d := &Dump{Result: r, Kind: r.Kind, NetNS: key.NetNS, PortID: key.PortID, Seq: key.Seq, Samples: samples}
+		d.join(idx)
+		dumps = append(dumps, d)
+	}
+	return dumps
+}
+
+// flatten lists each result's earlier attempts before it.
+func flatten(results []*nlclient.Result) []*nlclient.Result {
+	var out []*nlclient.Result
+	for _, r := range results {
+		if r == nil {
+			continue
+		}
+		out = append(out, flatten(r.Earlier)...)
+		out = append(out, r)
+	}
+	return out
+}
+
+func (d *Dump) join(idx writerIndex) {
+	for _, s := range d.Samples {
+		if s.Lost {
+			d.Lost++
+		}
+	}
+	// Userspace chunks that carry data match, in order, the samples whose
+	// handler filled the skb; NLMSG_DONE alone comes from a last, empty
+	// call (or from no call at all when the handler ended in a full skb).
+	var data []*probe.Chunk
+	for _, s := range d.Samples {
+		if s.Bytes > 0 {
+			data = append(data, s)
+		}
+	}
+	var user []nlclient.Chunk
+	for _, c := range d.Result.Chunks {
+		if !(c.Done && c.Messages == 1) {
+			user = append(user, c)
+		}
+	}
+	if len(data) != len(user) {
+		d.Missing = fmt.Sprintf("kernel recorded %d chunks with data, userspace read %d (events dropped, or the probe started mid-dump)", len(data), len(user))
+		d.explainUnaligned(idx, data)
+		return
+	}
+	for i := range data {
+		if data[i].Flagged != user[i].Interrupted {
+			d.Mismatches = append(d.Mismatches, fmt.Sprintf("chunk %d: kernel flagged=%v, userspace interrupted=%v", user[i].Index, data[i].Flagged, user[i].Interrupted))
+		}
+	}
+	if !d.Interrupted() {
+		return
+	}
+	counters := Counters(d.Kind)
+	for i := range data {
+		if user[i].Interrupted {
+			d.Interruptions = append(d.Interruptions, explain(idx, counters, data, i, user[i].Index))
+		}
+	}
+	if d.Result.DoneInterrupted && len(data) > 0 {
+		last := d.Samples[len(d.Samples)-1]
+		in := explainPair(idx, counters, data, len(data)-1, last)
+		in.Chunk, in.After, in.Done = len(d.Result.Chunks), len(data), true
+		d.Interruptions = append(d.Interruptions, in)
+	}
+}
+
+// explainUnaligned explains the chunks the kernel flagged when samples
+// and datagrams cannot be paired one to one: the kernel's flag is the
+// ground truth, and its predecessor sample is still known unless it was
+// lost too. Chunk numbers are then unknown (0).
+func (d *Dump) explainUnaligned(idx writerIndex, data []*probe.Chunk) {
+	if !d.Interrupted() {
+		return
+	}
+	counters := Counters(d.Kind)
+	for i, s := range data {
+		if !s.Flagged {
+			continue
+		}
+		if i == 0 {
+			d.Interruptions = append(d.Interruptions, &Interruption{Note: "flagged chunk's predecessor not recorded: " + d.Missing})
+			continue
+		}
+		in := explainPair(idx, counters, data, i-1, s)
+		in.Note = strings.TrimPrefix(in.Note+"; chunk numbers unknown: "+d.Missing, "; ")
+		d.Interruptions = append(d.Interruptions, in)
+	}
+	if len(d.Interruptions) == 0 {
+		d.Interruptions = append(d.Interruptions, &Interruption{Note: "no kernel samples to explain the flag: " + d.Missing})
+	}
+}
+
+// explain accounts for the flag on data[i] (userspace chunk number
+// chunk): the counters moved between the previous chunk and this one.
+func explain(idx writerIndex, counters []probe.Counter, data []*probe.Chunk, i, chunk int) *Interruption {
+	if i == 0 {
+		return &Interruption{Chunk: chunk, Note: "first chunk flagged: the kernel never flags it (samples out of step?)"}
+	}
+	in := explainPair(idx, counters, data, i-1, data[i])
+	in.Chunk, in.After = chunk, chunk-1
+	return in
+}
+
+// explainPair finds the writers between data[prev]'s and cur's counter
+// snapshots; when there are none, the bump may have landed while
+// data[prev] was built, after it read its counter (RCU dumps): then the
+// window starts one chunk earlier.
+func explainPair(idx writerIndex, counters []probe.Counter, data []*probe.Chunk, prev int, cur *probe.Chunk) *Interruption {
+	in := &Interruption{}
+	in.Moves, in.Writers = window(idx, counters, data[prev], cur)
+	if len(in.Writers) == 0 && prev > 0 {
+		moves, writers := window(idx, counters, data[prev-1], cur)
+		if len(writers) > 0 {
+			in.Moves, in.Writers, in.Late = moves, writers, true
+		}
+	}
+	switch {
+	case len(in.Moves) == 0:
+		in.Note = "no counter moved between the two samples"
+	case len(in.Writers) == 0:
+		in.Note = "counter moved but no writer event recorded (hook skipped on this kernel, or events dropped)"
+	}
+	return in
+}
+
+func window(idx writerIndex, counters []probe.Counter, from, to *probe.Chunk) ([]Move, []*probe.Writer) {
+	var moves []Move
+	var writers []*probe.Writer
+	for _, c := range counters {
+		m := Move{Counter: c, From: from.Counters.Get(c), To: to.Counters.Get(c)}
+		if m.From == m.To {
+			continue
+		}
+		moves = append(moves, m)
+		writers = append(writers, idx.between(to.NetNS, c, m.From, m.To)...)
+	}
+	return moves, writers
+}
+
+// writerIndex holds writers by namespace and counter, sorted by the value
+// they bumped.
+type writerIndex map[indexKey][]*probe.Writer
+
+type indexKey struct {
+	netns   uint64
+	counter probe.Counter
+}
+
+func newWriterIndex(writers []*probe.Writer) writerIndex {
+	idx := writerIndex{}
+	for _, w := range writers {
+		k := indexKey{w.NetNS, w.Counter}
+		idx[k] = append(idx[k], w)
+	}
+	for _, ws := range idx {
+		slices.SortStableFunc(ws, func(a, b *probe.Writer) int {
+			return cmp.Or(cmp.Compare(a.Before, b.Before), cmp.Compare(a.Time, b.Time))
+		})
+	}
+	return idx
+}
+
+// between returns the writers whose bump took the counter from a value
+// in [from, to), with wrap-around.
+func (idx writerIndex) between(netns uint64, c probe.Counter, from, to uint32) []*probe.Writer {
+	var out []*probe.Writer
+	for _, w := range idx[indexKey{netns, c}] {
+		if w.Before-from < to-from {
+			out = append(out, w)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *probe.Writer) int { return cmp.Compare(a.Before-from, b.Before-from) })
+	return out
+}

@@ -1,0 +1,122 @@
+package correlate
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/nltrace/nltrace/nlclient"
+	"github.com/nltrace/nltrace/probe"
+)
+
+// Summary is one kind's attribution figures.
+type Summary struct {
+	Kind        nlclient.Kind `json:"kind"`
+	Dumps       int           `json:"dumps"`
+	Interrupted int           `json:"interrupted"`
+	Explained   int           `json:"explained"`
+	// Lost counts chunks where the kernel saw a counter move and no
+	// message could carry the flag.
+	Lost int `json:"lost_flags"`
+	// Mismatched counts dumps whose kernel flags differ from what
+	// userspace received; Unmatched dumps had no usable samples.
+	Mismatched int       `json:"mismatched"`
+	Unmatched  int       `json:"unmatched"`
+	Culprits   []Culprit `json:"culprits,omitempty"`
+}
+
+// Share is the fraction of interrupted dumps explained (1 when none was
+// interrupted).
+func (s Summary) Share() float64 {
+	if s.Interrupted == 0 {
+		return 1
+	}
+	return float64(s.Explained) / float64(s.Interrupted)
+}
+
+// Culprit is one (operation, device, process) and how many interruptions
+// it took part in.
+type Culprit struct {
+	Op      probe.Op `json:"op"`
+	Subject string   `json:"subject"`
+	Process string   `json:"process"`
+	Count   int      `json:"count"`
+}
+
+func (c Culprit) String() string {
+	s := c.Op.String()
+	if c.Subject != "" {
+		s += " " + c.Subject
+	}
+	return fmt.Sprintf("%s by %s (%d)", s, c.Process, c.Count)
+}
+
+// Summarize aggregates dumps per kind, in nlclient.Kinds order, keeping
+// the top culprits of each.
+func Summarize(dumps []*Dump, top int) []Summary {
+	byKind := map[nlclient.Kind]*Summary{}
+	counts := map[nlclient.Kind]map[Culprit]int{}
+	for _, d := range dumps {
+		s := byKind[d.Kind]
+		if s == nil {
+			s = &Summary{Kind: d.Kind}
+			byKind[d.Kind] = s
+			counts[d.Kind] = map[Culprit]int{}
+		}
+		s.Dumps++
+		s.Lost += d.Lost
+		if len(d.Mismatches) > 0 {
+			s.Mismatched++
+		}
+		if d.Missing != "" {
+			s.Unmatched++
+		}
+		if !d.Interrupted() {
+			continue
+		}
+		s.Interrupted++
+		if d.Explained() {
+			s.Explained++
+		}
+		seen := map[Culprit]bool{}
+		for _, in := range d.Interruptions {
+			for _, w := range in.Writers {
+				c := culpritOf(w)
+				if !seen[c] {
+					seen[c] = true
+					counts[d.Kind][c]++
+				}
+			}
+		}
+	}
+	var out []Summary
+	for _, k := range nlclient.Kinds {
+		s := byKind[k]
+		if s == nil {
+			continue
+		}
+		for c, n := range counts[k] {
+			c.Count = n
+			s.Culprits = append(s.Culprits, c)
+		}
+		slices.SortFunc(s.Culprits, func(a, b Culprit) int {
+			return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Op, b.Op), cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Process, b.Process))
+		})
+		if len(s.Culprits) > top {
+			s.Culprits = s.Culprits[:top]
+		}
+		out = append(out, *s)
+	}
+	return out
+}
+
+func culpritOf(w *probe.Writer) Culprit {
+	proc := w.Comm
+	switch {
+	case w.Worker:
+		proc = "kernel worker"
+	case w.Interrupt():
+		proc = "interrupt (over " + proc + ")"
+	}
+	return Culprit{Op: w.Op, Subject: w.Subject(), Process: proc}
+}

@@ -1,0 +1,242 @@
+package probe
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// Counters are a namespace's generation counters, as a chunk sample saw
+// them when its handler returned.
+type Counters struct {
+	DevBaseSeq uint32 `json:"dev_base_seq"`
+	AddrGenID4 uint32 `json:"addr_genid4"`
+	AddrGenID6 uint32 `json:"addr_genid6"`
+	NexthopSeq uint32 `json:"nexthop_seq"`
+}
+
+// Get returns one counter.
+func (c Counters) Get(id Counter) uint32 {
+	switch id {
+	case DevBaseSeq:
+		return c.DevBaseSeq
+	case AddrGenID4:
+		return c.AddrGenID4
+	case AddrGenID6:
+		return c.AddrGenID6
+	case NexthopSeq:
+		return c.NexthopSeq
+	}
+	return 0
+}
+
+// Chunk is one call of a dump handler: one datagram of one dump.
+type Chunk struct {
+	Start   uint64 `json:"start_ns"` // CLOCK_MONOTONIC at handler entry
+	End     uint64 `json:"end_ns"`   // at handler exit
+	NetNS   uint64 `json:"netns"`
+	PortID  uint32 `json:"port_id"`
+	Seq     uint32 `json:"seq"` // of the request
+	MsgType uint16 `json:"msg_type"`
+	Handler string `json:"handler"`
+	// The callback's sequence numbers before and after the handler ran:
+	// the chunk is flagged when PrevSeqBefore != 0 && SeqAfter != PrevSeqBefore.
+	PrevSeqBefore uint32   `json:"prev_seq_before"`
+	SeqBefore     uint32   `json:"seq_before"`
+	PrevSeqAfter  uint32   `json:"prev_seq_after"`
+	SeqAfter      uint32   `json:"seq_after"`
+	Counters      Counters `json:"counters"`
+	Bytes         int      `json:"bytes"`
+	Ret           int32    `json:"ret"`
+	FirstFlags    uint16   `json:"first_flags"`
+	Flagged       bool     `json:"flagged"`                // the first header carries NLM_F_DUMP_INTR
+	Done          bool     `json:"done"`                   // NLMSG_DONE follows
+	DoneFlagged   bool     `json:"done_flagged,omitempty"` // and carries the flag
+	Lost          bool     `json:"lost,omitempty"`         // the counter moved, no message carries it
+	PID           uint32   `json:"pid"`
+	TID           uint32   `json:"tid"`
+	Comm          string   `json:"comm"`
+}
+
+// Key joins a chunk to the userspace dump it belongs to.
+type Key struct {
+	NetNS  uint64
+	PortID uint32
+	Seq    uint32
+}
+
+// Key returns the chunk's dump key.
+func (c *Chunk) Key() Key { return Key{c.NetNS, c.PortID, c.Seq} }
+
+// Counter names a generation counter.
+type Counter uint8
+
+const (
+	DevBaseSeq Counter = Counter(nltraceCounterIdCOUNTER_DEV_BASE_SEQ)
+	AddrGenID4 Counter = Counter(nltraceCounterIdCOUNTER_ADDR_GENID4)
+	AddrGenID6 Counter = Counter(nltraceCounterIdCOUNTER_ADDR_GENID6)
+	NexthopSeq Counter = Counter(nltraceCounterIdCOUNTER_NEXTHOP_SEQ)
+)
+
+var counterNames = map[Counter]string{
+	DevBaseSeq: "dev_base_seq", AddrGenID4: "ipv4.dev_addr_genid",
+	AddrGenID6: "ipv6.dev_addr_genid", NexthopSeq: "nexthop.seq",
+}
+
+func (c Counter) String() string {
+	if s, ok := counterNames[c]; ok {
+		return s
+	}
+	return fmt.Sprintf("counter(%d)", uint8(c))
+}
+
+// MarshalText makes counters readable in JSON.
+func (c Counter) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText reads a counter's name.
+func (c *Counter) UnmarshalText(b []byte) error { return unmarshalName(counterNames, c, b) }
+
+// Op is what a writer did.
+type Op uint8
+
+const (
+	Register     = Op(nltraceWriterOpOP_REGISTER)
+	Unregister   = Op(nltraceWriterOpOP_UNREGISTER)
+	MoveIn       = Op(nltraceWriterOpOP_MOVE_IN)
+	MoveOut      = Op(nltraceWriterOpOP_MOVE_OUT)
+	Addr4Add     = Op(nltraceWriterOpOP_ADDR4ADD)
+	Addr4Del     = Op(nltraceWriterOpOP_ADDR4DEL)
+	LinkUp       = Op(nltraceWriterOpOP_LINK_UP)
+	Addr6New     = Op(nltraceWriterOpOP_ADDR6NEW)
+	Addr6Del     = Op(nltraceWriterOpOP_ADDR6DEL)
+	NexthopNew   = Op(nltraceWriterOpOP_NEXTHOP_NEW)
+	NexthopDel   = Op(nltraceWriterOpOP_NEXTHOP_DEL)
+	NexthopFlush = Op(nltraceWriterOpOP_NEXTHOP_FLUSH)
+)
+
+var opNames = map[Op]string{
+	Register: "register", Unregister: "unregister", MoveIn: "move-in", MoveOut: "move-out",
+	Addr4Add: "addr4-add", Addr4Del: "addr4-del", LinkUp: "link-up",
+	Addr6New: "addr6-new", Addr6Del: "addr6-del",
+	NexthopNew: "nexthop-new", NexthopDel: "nexthop-del", NexthopFlush: "nexthop-flush",
+}
+
+func (o Op) String() string {
+	if s, ok := opNames[o]; ok {
+		return s
+	}
+	return fmt.Sprintf("op(%d)", uint8(o))
+}
+
+// MarshalText makes operations readable in JSON.
+func (o Op) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText reads an operation's name.
+func (o *Op) UnmarshalText(b []byte) error { return unmarshalName(opNames, o, b) }
+
+func unmarshalName[T comparable](names map[T]string, out *T, b []byte) error {
+	for v, name := range names {
+		if name == string(b) {
+			*out = v
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown name %q", b)
+}
+
+// Writer is one call that bumps (or, for nexthop requests that fail, may
+// bump) a generation counter by one.
+type Writer struct {
+	Time      uint64     `json:"time_ns"` // CLOCK_MONOTONIC
+	Op        Op         `json:"op"`
+	Counter   Counter    `json:"counter"`
+	Before    uint32     `json:"before"` // the counter's value before the bump
+	NetNS     uint64     `json:"netns"`
+	Ifindex   int32      `json:"ifindex,omitempty"`
+	Ifname    string     `json:"ifname,omitempty"`
+	Addr      netip.Addr `json:"addr,omitzero"`
+	PrefixLen int        `json:"prefix_len,omitempty"`
+	PID       uint32     `json:"pid"`
+	TID       uint32     `json:"tid"`
+	Comm      string     `json:"comm"`
+	// Worker is set when a kernel worker did it (IPv6 DAD completion,
+	// address lifetimes): the process named is not the cause.
+	Worker  bool     `json:"worker,omitempty"`
+	Context Context  `json:"context"`
+	Stack   []string `json:"stack,omitempty"`
+}
+
+// Context is where a writer ran.
+type Context uint8
+
+const (
+	ContextUnknown = Context(nltraceContextCONTEXT_UNKNOWN)
+	ContextTask    = Context(nltraceContextCONTEXT_TASK)
+	ContextSoftirq = Context(nltraceContextCONTEXT_SOFTIRQ)
+	ContextHardirq = Context(nltraceContextCONTEXT_HARDIRQ)
+)
+
+var contextNames = map[Context]string{ContextUnknown: "unknown", ContextTask: "task", ContextSoftirq: "softirq", ContextHardirq: "hardirq"}
+
+func (c Context) String() string {
+	if s, ok := contextNames[c]; ok {
+		return s
+	}
+	return fmt.Sprintf("context(%d)", uint8(c))
+}
+
+// MarshalText makes contexts readable in JSON.
+func (c Context) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText reads a context's name.
+func (c *Context) UnmarshalText(b []byte) error { return unmarshalName(contextNames, c, b) }
+
+// Interrupt reports whether the event ran in an interrupt, borrowing
+// whatever task was running: the task named is then not the cause. IPv6
+// address updates from router advertisements do that. When the probe
+// could not read the preempt count, IPv6 updates are presumed possible
+// interrupts.
+func (w *Writer) Interrupt() bool {
+	switch w.Context {
+	case ContextSoftirq, ContextHardirq:
+		return true
+	case ContextUnknown:
+		return w.Op == Addr6New && !w.Worker
+	}
+	return false
+}
+
+// Subject names what the writer changed: a device, an address, a nexthop.
+func (w *Writer) Subject() string {
+	switch {
+	case w.Addr.IsValid():
+		return fmt.Sprintf("%s/%d on %s", w.Addr, w.PrefixLen, w.Ifname)
+	case w.Ifname != "":
+		return w.Ifname
+	}
+	return ""
+}
+
+func (w *Writer) String() string {
+	s := w.Op.String()
+	if sub := w.Subject(); sub != "" {
+		s += " " + sub
+	}
+	who := fmt.Sprintf("%s[%d]", w.Comm, w.PID)
+	switch {
+	case w.Worker:
+		who = "kernel worker " + w.Comm
+	case w.Interrupt() && w.Context == ContextUnknown:
+		who = "a softirq, or " + who
+	case w.Interrupt():
+		who = fmt.Sprintf("%s (interrupting %s)", w.Context, who)
+	}
+	if w.Op.MayNotBump() {
+		return fmt.Sprintf("%s by %s (%s was %d)", s, who, w.Counter, w.Before)
+	}
+	return fmt.Sprintf("%s by %s (%s %d->%d)", s, who, w.Counter, w.Before, w.Before+1)
+}
+
+// MayNotBump reports whether the operation is recorded when it starts but
+// may leave its counter alone: a nexthop request can fail, and a device
+// going away flushes nexthops only when it had some.
+func (o Op) MayNotBump() bool { return o == NexthopNew || o == NexthopDel || o == NexthopFlush }

@@ -1,0 +1,305 @@
+//go:build linux
+
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+)
+
+// Config selects what the probe watches.
+type Config struct {
+	Backend Backend
+	// NetNS keeps only dumps and writers of the namespace with this inode
+	// (0: every namespace).
+	NetNS uint64
+	// PID keeps only dumps made by this process (0: any). Writers are
+	// never filtered by process: the culprit is usually another one.
+	PID uint32
+	// Stacks records a kernel stack with every writer event.
+	Stacks bool
+}
+
+// Probe is a loaded and attached set of programs and its event stream.
+type Probe struct {
+	Backend Backend
+	// Skipped lists the hooks this kernel could not take, with what is
+	// therefore not observable.
+	Skipped []Skipped
+	coll    *ebpf.Collection
+	links   []link.Link
+	rd      *ringbuf.Reader
+	syms    *Kallsyms
+}
+
+// Open loads and attaches the probe. With Auto it tries fentry, then
+// kprobe; the error says why each backend failed and what to do.
+func Open(cfg Config) (*Probe, error) {
+	kernel, err := btf.LoadKernelSpec()
+	if err != nil {
+		return nil, fmt.Errorf("%w: load kernel BTF: %w (nltrace needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, exposing /sys/kernel/btf/vmlinux)", ErrUnavailable, err)
+	}
+	syms, err := LoadKallsyms()
+	if err != nil {
+		syms = nil // only kprobe needs it; handlers then show as addresses
+	}
+	backends := []Backend{cfg.Backend}
+	if cfg.Backend == Auto {
+		backends = []Backend{Fentry, Kprobe}
+	}
+	var errs []error
+	for _, b := range backends {
+		p, err := open(b, cfg, kernel, syms)
+		if err == nil {
+			return p, nil
+		}
+		errs = append(errs, fmt.Errorf("%v backend: %w", b, err))
+	}
+	return nil, fmt.Errorf("%w: %w", ErrUnavailable, errors.Join(errs...))
+}
+
+func open(b Backend, cfg Config, kernel *btf.Spec, syms *Kallsyms) (_ *Probe, err error) {
+	if b == Kprobe {
+		if syms == nil {
+			return nil, errors.New("cannot read /proc/kallsyms: run as root")
+		}
+		if _, err := os.Stat("/sys/bus/event_source/devices/kprobe"); err != nil {
+			return nil, errors.New("this kernel has no kprobe support (no kprobe PMU in /sys/bus/event_source/devices: CONFIG_KPROBES or CONFIG_KPROBE_EVENTS is off); use a kernel built with them, or --backend fentry")
+		}
+	}
+	spec, err := loadNltrace()
+	if err != nil {
+		return nil, err
+	}
+	use, skipped := available(b, kernel, syms)
+	if len(use) == 0 {
+		return nil, fmt.Errorf("none of the kernel functions is available: %s", skippedList(skipped))
+	}
+	progs, err := selectPrograms(spec, b, use)
+	if err != nil {
+		return nil, err
+	}
+	for name, v := range map[string]any{"filter_netns": cfg.NetNS, "filter_pid": cfg.PID, "want_stacks": cfg.Stacks} {
+		if err := spec.Variables[name].Set(v); err != nil {
+			return nil, fmt.Errorf("set %s: %w", name, err)
+		}
+	}
+	if !cfg.Stacks {
+		spec.Maps["stacks"].MaxEntries = 1
+	}
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kernel}})
+	if err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("load programs: %+v", ve)
+		}
+		return nil, fmt.Errorf("load programs: %w%s", err, permissionHint(err))
+	}
+	p := &Probe{Backend: b, Skipped: skipped, coll: coll, syms: syms}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	if err := p.attach(progs); err != nil {
+		return nil, err
+	}
+	if p.rd, err = ringbuf.NewReader(coll.Maps["events"]); err != nil {
+		return nil, fmt.Errorf("open ring buffer: %w", err)
+	}
+	return p, nil
+}
+
+// attachment is one program to attach to one kernel function.
+type attachment struct {
+	prog   string
+	symbol string
+	exit   bool
+	h      hook
+}
+
+// selectPrograms removes the other backend's programs and those of absent
+// functions from spec, and gives each fentry/fexit dump hook its own copy
+// (a tracing program is bound to its function at load time).
+func selectPrograms(spec *ebpf.CollectionSpec, b Backend, use []hook) ([]attachment, error) {
+	keep := map[string]*ebpf.ProgramSpec{}
+	var out []attachment
+	add := func(name string, h hook, exit bool) error {
+		ps, ok := spec.Programs[name]
+		if !ok {
+			return fmt.Errorf("object has no program %s (regenerate with make generate)", name)
+		}
+		key := name
+		if b == Fentry {
+			key = name + ":" + h.symbol
+			ps = ps.Copy()
+			ps.AttachTo = h.symbol
+		}
+		keep[key] = ps
+		out = append(out, attachment{prog: key, symbol: h.symbol, exit: exit, h: h})
+		return nil
+	}
+	for _, h := range use {
+		if err := add(h.entry[b.index()], h, false); err != nil {
+			return nil, err
+		}
+		if h.exit[0] != "" {
+			if err := add(h.exit[b.index()], h, true); err != nil {
+				return nil, err
+			}
+		}
+	}
+	spec.Programs = keep
+	return out, nil
+}
+
+func (p *Probe) attach(progs []attachment) error {
+	failed := map[string]bool{}
+	var errs []error
+	for _, a := range progs {
+		if failed[a.symbol] {
+			continue
+		}
+		prog := p.coll.Programs[a.prog]
+		var l link.Link
+		var err error
+		switch {
+		case p.Backend == Fentry:
+			l, err = link.AttachTracing(link.TracingOptions{Program: prog})
+		case a.exit:
+			l, err = link.Kretprobe(a.symbol, prog, nil)
+		default:
+			l, err = link.Kprobe(a.symbol, prog, nil)
+		}
+		if err != nil {
+			failed[a.symbol] = true
+			errs = append(errs, fmt.Errorf("attach %s to %s: %w", a.prog, a.symbol, err))
+			if !a.h.optional {
+				p.Skipped = append(p.Skipped, Skipped{a.symbol, "attach failed: " + err.Error(), a.h.lost})
+			}
+			continue
+		}
+		p.links = append(p.links, l)
+	}
+	if len(p.links) == 0 {
+		more := ""
+		if len(errs) > 1 {
+			more = fmt.Sprintf(" (and %d more attach points failed alike)", len(errs)-1)
+		}
+		return fmt.Errorf("no program attached: %w%s%s", errs[0], more, permissionHint(errs[0]))
+	}
+	return nil
+}
+
+// Read blocks for the next event, a *Chunk or a *Writer; after Close it
+// returns os.ErrClosed. The programs rarely wake readers: use Run, or set
+// deadlines on a loop of your own.
+func (p *Probe) Read() (any, error) {
+	rec, err := p.rd.Read()
+	if err != nil {
+		return nil, err
+	}
+	ev, stack, err := decode(rec.RawSample, p.syms)
+	if err != nil {
+		return nil, err
+	}
+	if w, ok := ev.(*Writer); ok && stack >= 0 {
+		w.Stack = p.stack(stack)
+	}
+	return ev, nil
+}
+
+// pollInterval is how often Run looks at the ring buffer: the programs
+// wake the reader only when the buffer is a quarter full, so that a dump
+// does not pay a context switch per chunk.
+const pollInterval = 20 * time.Millisecond
+
+// Run passes every event to fn until ctx ends, then drains the ring
+// buffer: events recorded before ctx ended are never dropped on the way
+// out. Events arrive in batches, up to pollInterval late.
+func (p *Probe) Run(ctx context.Context, fn func(any)) error {
+	for {
+		// A read with a deadline returns every record available, then
+		// os.ErrDeadlineExceeded.
+		p.rd.SetDeadline(time.Now().Add(pollInterval))
+		ev, err := p.Read()
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if ctx.Err() != nil {
+				return nil
+			}
+			continue
+		case errors.Is(err, os.ErrClosed):
+			return nil
+		case err != nil:
+			return err
+		}
+		fn(ev)
+	}
+}
+
+// Drops returns how many events the ring buffer had no room for.
+func (p *Probe) Drops() (uint64, error) {
+	var n uint64
+	if err := p.coll.Maps["drops"].Lookup(uint32(0), &n); err != nil {
+		return 0, fmt.Errorf("read drop counter: %w", err)
+	}
+	return n, nil
+}
+
+func (p *Probe) stack(id int32) []string {
+	var pcs [127]uint64
+	if err := p.coll.Maps["stacks"].Lookup(uint32(id), &pcs); err != nil {
+		return nil
+	}
+	var out []string
+	for _, pc := range pcs {
+		if pc == 0 {
+			break
+		}
+		out = append(out, p.syms.Frame(pc))
+	}
+	return out
+}
+
+// Close detaches and unloads everything; closing twice is harmless.
+func (p *Probe) Close() error {
+	var errs []error
+	if p.rd != nil {
+		errs = append(errs, p.rd.Close())
+	}
+	for _, l := range p.links {
+		errs = append(errs, l.Close())
+	}
+	if p.coll != nil {
+		p.coll.Close()
+	}
+	p.rd, p.links, p.coll = nil, nil, nil
+	return errors.Join(errs...)
+}
+
+// RunTime is the time the kernel spent in the probe's programs, and how
+// many times they ran, since the probe was loaded. The kernel only counts
+// while statistics are enabled (ebpf.EnableStats, or the sysctl
+// kernel.bpf_stats_enabled): otherwise both are zero.
+func (p *Probe) RunTime() (time.Duration, uint64, error) {
+	var total time.Duration
+	var runs uint64
+	for name, prog := range p.coll.Programs {
+		s, err := prog.Stats()
+		if err != nil {
+			return 0, 0, fmt.Errorf("statistics of %s: %w", name, err)
+		}
+		total += s.Runtime
+		runs += s.RunCount
+	}
+	return total, runs, nil
+}

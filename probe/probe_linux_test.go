@@ -1,0 +1,447 @@
+//go:build linux
+
+package probe_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nltrace/nltrace/correlate"
+	"github.com/nltrace/nltrace/internal/testenv"
+	"github.com/nltrace/nltrace/netns"
+	"github.com/nltrace/nltrace/nlclient"
+	"github.com/nltrace/nltrace/probe"
+)
+
+var backends = []probe.Backend{probe.Fentry, probe.Kprobe}
+
+// testNetNS creates a namespace removed at the end of the test, and
+// returns two clients in it (one dumps, the other changes things from
+// the dump's OnChunk) and its inode.
+func testNetNS(t testing.TB) (*nlclient.Client, *nlclient.Client, uint64) {
+	t.Helper()
+	cs, inode := testNetNSClients(t, 2)
+	return cs[0], cs[1], inode
+}
+
+func testNetNSClients(t testing.TB, n int) ([]*nlclient.Client, uint64) {
+	t.Helper()
+	path, inode := newNetNS(t)
+	var err error
+	cs := make([]*nlclient.Client, n)
+	for i := range cs {
+		if cs[i], err = nlclient.Dial(nlclient.Target{Path: path}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cs[i].Close() })
+	}
+	return cs, inode
+}
+
+// newNetNS creates a namespace removed at the end of the test and
+// returns its path and inode.
+func newNetNS(t testing.TB) (string, uint64) {
+	t.Helper()
+	testenv.Root(t)
+	b := make([]byte, 4)
+	rand.Read(b)
+	name := "nltrace-probe-" + hex.EncodeToString(b)
+	path, err := netns.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := netns.Delete(name); err != nil {
+			t.Error(err)
+		}
+	})
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	inode, err := netns.Inode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, inode
+}
+
+// addLinks adds n dummy links, so that a link dump takes several chunks.
+func addLinks(t testing.TB, c *nlclient.Client, prefix string, n int) {
+	t.Helper()
+	for i := range n {
+		err := c.AddLink(fmt.Sprintf("%s%d", prefix, i), "dummy", "")
+		if i == 0 {
+			testenv.Need(t, "dummy", err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// recorder collects a probe's events until stopped.
+type recorder struct {
+	mu      sync.Mutex
+	p       *probe.Probe
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	err     error
+	chunks  []*probe.Chunk
+	writers []*probe.Writer
+}
+
+func record(t *testing.T, b probe.Backend, cfg probe.Config) *recorder {
+	t.Helper()
+	cfg.Backend = b
+	p, err := probe.Open(cfg)
+	testenv.Need(t, b.String(), err)
+	t.Cleanup(func() { p.Close() })
+	if p.Backend != b {
+		t.Fatalf("backend %v, want %v", p.Backend, b)
+	}
+	for _, s := range p.Skipped {
+		t.Logf("skipped hook: %v", s)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &recorder{p: p, cancel: cancel}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.err = p.Run(ctx, func(ev any) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			switch e := ev.(type) {
+			case *probe.Chunk:
+				r.chunks = append(r.chunks, e)
+			case *probe.Writer:
+				r.writers = append(r.writers, e)
+			}
+		})
+	}()
+	return r
+}
+
+func (r *recorder) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	r.wg.Wait()
+	if r.err != nil {
+		t.Fatalf("read events: %v", r.err)
+	}
+	drops, err := r.p.Drops()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if drops != 0 {
+		t.Errorf("%d events dropped", drops)
+	}
+}
+
+// waitWriter waits until a writer event matching ok arrives: some
+// bumps happen later, in a worker (IPv6 duplicate address detection
+// completes in one even with IFA_F_NODAD).
+func (r *recorder) waitWriter(ok func(*probe.Writer) bool) error {
+	return r.waitWriters(ok, 1)
+}
+
+// waitWriters waits for n writer events matching ok.
+func (r *recorder) waitWriters(ok func(*probe.Writer) bool, n int) error {
+	for range 3000 {
+		r.mu.Lock()
+		found := 0
+		for _, w := range r.writers {
+			if ok(w) {
+				found++
+			}
+		}
+		r.mu.Unlock()
+		if found >= n {
+			time.Sleep(10 * time.Millisecond) // the bump ends the traced function
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("fewer than %d writer events within 30s", n)
+}
+
+// chunksOf returns the kernel's samples of one dump, in order.
+func (r *recorder) chunksOf(res *nlclient.Result) []*probe.Chunk {
+	var out []*probe.Chunk
+	for _, c := range r.chunks {
+		if c.Key() == (probe.Key{NetNS: res.NetNSInode, PortID: res.PortID, Seq: res.Seq}) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func TestOpen(t *testing.T) {
+	testenv.Root(t)
+	for _, b := range backends {
+		t.Run(b.String(), func(t *testing.T) {
+			p, err := probe.Open(probe.Config{Backend: b, Stacks: true})
+			testenv.Need(t, b.String(), err)
+			defer p.Close()
+			for _, s := range p.Skipped {
+				t.Errorf("skipped hook: %v", s)
+			}
+		})
+	}
+}
+
+// injection is one change made at a known point of a dump.
+type injection struct {
+	name    string
+	kind    nlclient.Kind
+	setup   func(t *testing.T, c *nlclient.Client)
+	inject  func(c *nlclient.Client) error
+	async   bool // the bump happens later, in a worker
+	settle  func(r *recorder) error
+	op      probe.Op
+	subject string
+	counter probe.Counter
+	handler string
+}
+
+var injections = []injection{{
+	name: "link", kind: nlclient.Link,
+	setup:  func(t *testing.T, c *nlclient.Client) { addLinks(t, c, "d", 150) },
+	inject: func(c *nlclient.Client) error { return c.AddLink("nltrace-inj", "dummy", "") },
+	op:     probe.Register, subject: "nltrace-inj", counter: probe.DevBaseSeq, handler: "rtnl_dump_ifinfo",
+}, {
+	name: "addr4", kind: nlclient.Addr4,
+	setup:  func(t *testing.T, c *nlclient.Client) { addAddrs(t, c, "10.0.0.0", 800) },
+	inject: func(c *nlclient.Client) error { return c.AddAddr(1, netip.MustParsePrefix("10.9.9.9/32")) },
+	op:     probe.Addr4Add, subject: "10.9.9.9/32 on lo", counter: probe.AddrGenID4, handler: "inet_dump_ifaddr",
+}, {
+	name: "addr6", kind: nlclient.Addr6,
+	setup: func(t *testing.T, c *nlclient.Client) { addAddrs(t, c, "2001:db8::", 600) },
+	// Each address completes duplicate address detection later, in a
+	// worker: wait for all 600 before dumping.
+	settle: func(r *recorder) error {
+		return r.waitWriters(func(w *probe.Writer) bool { return w.Op == probe.Addr6New && w.Worker }, 600)
+	},
+	inject: func(c *nlclient.Client) error { return c.AddAddr(1, netip.MustParsePrefix("2001:db8:9::9/128")) },
+	async:  true,
+	op:     probe.Addr6New, subject: "2001:db8:9::9/128 on lo", counter: probe.AddrGenID6, handler: "inet6_dump_ifaddr",
+}, {
+	name: "nexthop", kind: nlclient.Nexthop,
+	setup: func(t *testing.T, c *nlclient.Client) {
+		if err := c.SetLinkUp(1, true); err != nil { // blackhole nexthops use lo
+			t.Fatal(err)
+		}
+		for id := range uint32(2000) {
+			if err := c.AddNexthop(id + 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+	},
+	inject: func(c *nlclient.Client) error { return c.AddNexthop(99999) },
+	op:     probe.NexthopNew, counter: probe.NexthopSeq, handler: "rtm_dump_nexthop",
+}}
+
+// addAddrs adds n consecutive host addresses to lo, brought up first.
+func addAddrs(t *testing.T, c *nlclient.Client, first string, n int) {
+	t.Helper()
+	if err := c.SetLinkUp(1, true); err != nil {
+		t.Fatal(err)
+	}
+	a := netip.MustParseAddr(first)
+	for range n {
+		a = a.Next()
+		if err := c.AddAddr(1, netip.PrefixFrom(a, a.BitLen())); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestMoveLink moves a device between two namespaces and checks that
+// both sides record it as a move, each in its own namespace.
+func TestMoveLink(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.String(), func(t *testing.T) {
+			from, _, fromIno := testNetNS(t)
+			toPath, toIno := newNetNS(t)
+			addLinks(t, from, "m", 1)
+			r := record(t, b, probe.Config{})
+			idx, err := from.LinkIndex("m0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			toFD, err := os.Open(toPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer toFD.Close()
+			if err := from.MoveLink(idx, int(toFD.Fd())); err != nil {
+				t.Fatal(err)
+			}
+			r.stop(t)
+			var out, in int
+			for _, w := range r.writers {
+				switch {
+				case w.Ifname != "m0" || w.Counter != probe.DevBaseSeq:
+				case w.Op == probe.MoveOut && w.NetNS == fromIno:
+					out++
+				case w.Op == probe.MoveIn && w.NetNS == toIno:
+					in++
+				default:
+					t.Errorf("unexpected event %v in netns %d", w, w.NetNS)
+				}
+			}
+			if out != 1 || in != 1 {
+				t.Errorf("moved out %d times, in %d times; want once each", out, in)
+			}
+		})
+	}
+}
+
+// TestInject makes one change right after chunk 1 of a dump and checks
+// that the kernel's samples agree with what userspace received, and that
+// the explanation names exactly that change, its counter and the chunks.
+func TestInject(t *testing.T) {
+	for _, b := range backends {
+		for _, in := range injections {
+			t.Run(b.String()+"/"+in.name, func(t *testing.T) {
+				c, mod, inode := testNetNS(t)
+				// Attached first, so that a missing backend skips at once.
+				r := record(t, b, probe.Config{NetNS: inode, Stacks: true})
+				in.setup(t, mod)
+				if in.settle != nil {
+					if err := in.settle(r); err != nil {
+						t.Fatal(err)
+					}
+				}
+				res, err := c.Dump(context.Background(), in.kind, nlclient.Options{OnChunk: func(ch nlclient.Chunk) error {
+					if ch.Index != 1 {
+						return nil
+					}
+					if err := in.inject(mod); err != nil || !in.async {
+						return err
+					}
+					return r.waitWriter(func(w *probe.Writer) bool { return w.Op == in.op && w.Subject() == in.subject })
+				}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.stop(t)
+				if len(res.Chunks) < 3 {
+					t.Fatalf("dump took %d chunks, want at least 3", len(res.Chunks))
+				}
+				if !res.Interrupted() {
+					t.Fatalf("dump not interrupted: %+v", res.Chunks)
+				}
+				checkChunks(t, res, r.chunksOf(res), in.handler)
+
+				dumps := correlate.Join([]*nlclient.Result{res}, r.chunks, r.writers)
+				d := dumps[0]
+				if !d.Explained() || len(d.Interruptions) != 1 {
+					t.Fatalf("want one explained interruption, got %v", d.Interruptions)
+				}
+				x := d.Interruptions[0]
+				t.Logf("%v", x)
+				if x.Chunk != res.FirstInterrupted || x.After != x.Chunk-1 {
+					t.Errorf("explained chunk %d after %d, userspace saw chunk %d flagged", x.Chunk, x.After, res.FirstInterrupted)
+				}
+				if len(x.Writers) != 1 || x.Writers[0].Op != in.op || x.Writers[0].Subject() != in.subject {
+					t.Fatalf("writers %v, want exactly %v %s", x.Writers, in.op, in.subject)
+				}
+				var moved bool
+				for _, m := range x.Moves {
+					if m.Counter == in.counter && m.Delta() == 1 {
+						moved = true
+					}
+				}
+				if !moved {
+					t.Errorf("moves %v, want %v +1", x.Moves, in.counter)
+				}
+				if w := x.Writers[0]; w.Context != probe.ContextTask || w.Worker != in.async {
+					t.Errorf("writer ran in %v (worker %v), want a task (worker %v)", w.Context, w.Worker, in.async)
+				}
+				if w := x.Writers[0]; len(w.Stack) == 0 {
+					t.Errorf("writer event has no stack")
+				} else {
+					t.Logf("stack %v", w.Stack[:min(4, len(w.Stack))])
+				}
+			})
+		}
+	}
+}
+
+// checkChunks matches the kernel's samples of a dump to the datagrams
+// userspace read: same count of non-empty chunks, same first-header flags.
+func checkChunks(t *testing.T, res *nlclient.Result, kernel []*probe.Chunk, handler string) {
+	t.Helper()
+	var data []*probe.Chunk
+	for _, k := range kernel {
+		if k.Bytes > 0 {
+			data = append(data, k)
+		}
+	}
+	var user []nlclient.Chunk
+	for _, u := range res.Chunks {
+		if !(u.Done && u.Messages == 1) {
+			user = append(user, u)
+		}
+	}
+	if len(data) != len(user) {
+		for _, k := range kernel {
+			t.Logf("kernel: %+v", *k)
+		}
+		t.Fatalf("kernel built %d non-empty chunks, userspace read %d", len(data), len(user))
+	}
+	for i, u := range user {
+		k := data[i]
+		if k.FirstFlags != u.Flags || k.Flagged != u.Interrupted {
+			t.Errorf("chunk %d: kernel flags %#x (flagged %v), userspace %#x (interrupted %v)", u.Index, k.FirstFlags, k.Flagged, u.Flags, u.Interrupted)
+		}
+		if k.Handler != handler {
+			t.Errorf("chunk %d: handler %q, want %s", u.Index, k.Handler, handler)
+		}
+	}
+	last := kernel[len(kernel)-1]
+	if !last.Done || last.DoneFlagged != res.DoneInterrupted {
+		t.Errorf("last sample %+v: want done, done flag %v", *last, res.DoneInterrupted)
+	}
+}
+
+// TestFilters checks that the in-kernel filters keep exactly the dumps
+// of the chosen namespace and process.
+func TestFilters(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.String(), func(t *testing.T) {
+			c, _, inode := testNetNS(t)
+			pid := uint32(os.Getpid())
+			for _, tt := range []struct {
+				name string
+				cfg  probe.Config
+				want bool
+			}{
+				{"netns", probe.Config{NetNS: inode}, true},
+				{"other netns", probe.Config{NetNS: inode + 1}, false},
+				{"pid", probe.Config{NetNS: inode, PID: pid}, true},
+				{"other pid", probe.Config{NetNS: inode, PID: pid + 1}, false},
+			} {
+				r := record(t, b, tt.cfg)
+				res, err := c.Dump(context.Background(), nlclient.Link, nlclient.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.stop(t)
+				r.p.Close()
+				if got := len(r.chunksOf(res)) > 0; got != tt.want {
+					t.Errorf("%s: dump recorded %v, want %v", tt.name, got, tt.want)
+				}
+			}
+		})
+	}
+}
