@@ -257,6 +257,15 @@ func reproduce(parent context.Context, cfg churnConfig, eng *churn.Engine) (*rep
 		kinds = cfg.dump.kinds
 	}
 
+	// The probe is attached before the churn starts, so that every
+	// counter bump a dump can see is recorded, and before the run's clock
+	// starts: loading it takes seconds on slow machines.
+	tr, err := startTrace(cfg.trace, eng.Target().Path)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.Close()
+
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	if cfg.dump.duration > 0 {
@@ -265,13 +274,6 @@ func reproduce(parent context.Context, cfg churnConfig, eng *churn.Engine) (*rep
 		defer stop()
 	}
 	fmt.Fprintf(os.Stderr, "nltrace: running in namespace %s (%s); Ctrl-C stops early and removes it\n", eng.Name(), runSummary(cfg))
-	// The probe is attached before the churn starts, so that every
-	// counter bump a dump can see is recorded.
-	tr, err := startTrace(cfg.trace, eng.Target().Path)
-	if err != nil {
-		return nil, err
-	}
-	defer tr.Close()
 	var churning sync.WaitGroup
 	// Churn runs until the dumpers and the program are done.
 	churnCtx, stopChurn := context.WithCancel(ctx)
