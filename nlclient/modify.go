@@ -82,8 +82,10 @@ func (c *Client) LinkIndex(name string) (int32, error) {
 	return int32(binary.NativeEndian.Uint32(msgs[0].Data[4:])), nil
 }
 
-// AddAddr adds an address to a link; IPv6 addresses skip duplicate address
-// detection, whose completion would bump the generation counter later.
+// AddAddr adds an address to a link. IPv6 addresses skip duplicate address
+// detection so that they are usable at once; the kernel still completes it
+// from a worker, which bumps the IPv6 generation counter a second time (the
+// probe's tests see it).
 func (c *Client) AddAddr(index int32, p netip.Prefix) error {
 	return c.addr(unix.RTM_NEWADDR, netlink.Create|netlink.Excl, index, p)
 }
