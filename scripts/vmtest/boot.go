@@ -86,7 +86,8 @@ type pkgResult struct {
 	Secs                    float64
 	Passed, Failed, Skipped int
 	FailedTests             []string
-	Panic                   string // first "panic:" line, e.g. a -test.timeout
+	Panic                   string   // first "panic:" line, e.g. a -test.timeout
+	Benchmarks              []string // result lines of -bench runs
 }
 
 // OK is the single place a package's verdict is decided: it must have
@@ -159,6 +160,9 @@ func parseLog(log, runID string) *guestReport {
 			if m := runningRE.FindStringSubmatch(line); m != nil {
 				cur.FailedTests = append(cur.FailedTests, m[1]+" (hung)")
 			}
+		}
+		if strings.HasPrefix(line, "Benchmark") && strings.Contains(line, "ns/op") {
+			cur.Benchmarks = append(cur.Benchmarks, line)
 		}
 		m := resultRE.FindStringSubmatch(line)
 		if m == nil {

@@ -17,6 +17,7 @@ type guestOptions struct {
 	RunID         string // in every marker, so no stray output can fake one
 	Require       string
 	Run           string
+	Bench         string
 	TestTimeout   string
 	FailOnPurpose bool
 	PayloadHang   bool
@@ -63,8 +64,15 @@ func initScript(o guestOptions, pkgs []testPkg) string {
 	w("  echo 'vmtest: debug shell; exit it (or Ctrl-A x) to power off'")
 	w("  setsid cttyhack sh; poweroff -f; fi")
 	args := "-test.v -test.timeout=" + shellQuote(o.TestTimeout)
-	if o.Run != "" {
-		args += " -test.run=" + shellQuote(o.Run)
+	run := o.Run
+	if o.Bench != "" {
+		args += " -test.benchmem -test.bench=" + shellQuote(o.Bench)
+		if run == "" {
+			run = "^$" // benchmarks only
+		}
+	}
+	if run != "" {
+		args += " -test.run=" + shellQuote(run)
 	}
 	for _, p := range pkgs {
 		w("echo; echo '@@vmtest %s begin pkg=%s'", o.RunID, p.Name())

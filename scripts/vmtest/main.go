@@ -28,6 +28,7 @@ type config struct {
 	Kernels       []string
 	Pkgs          []string
 	Run           string
+	Bench         string
 	Timeout       time.Duration
 	TestTimeout   time.Duration
 	Require       string // overrides the per-kernel list when set
@@ -61,6 +62,7 @@ func parseFlags(args []string) (config, error) {
 	kernels := fs.String("kernels", envOr("KERNELS", "6.1 6.12"), "kernel series to test, space or comma separated (env KERNELS)")
 	pkgs := fs.String("pkg", os.Getenv("PKG"), "packages to test, space or comma separated (env PKG; default: every package with tests except ./scripts/vmtest)")
 	fs.StringVar(&c.Run, "run", os.Getenv("RUN"), "passed to the test binaries as -test.run (env RUN)")
+	fs.StringVar(&c.Bench, "bench", os.Getenv("BENCH"), "run only the benchmarks matching this (-test.bench, with -test.run=^$ unless -run is given; env BENCH)")
 	fs.DurationVar(&c.Timeout, "timeout", 8*time.Minute, "per-kernel limit from QEMU start to power-off")
 	fs.DurationVar(&c.TestTimeout, "test-timeout", 5*time.Minute, "passed to each test binary as -test.timeout")
 	fs.StringVar(&c.Require, "require", "", "NLTRACE_REQUIRE for every guest (default: derived from each kernel's config)")
@@ -159,7 +161,7 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) int {
 			continue
 		}
 		fmt.Fprintf(stderr, "vmtest: %s requires %s\n", k.Release, g.Require)
-		opts := guestOptions{RunID: runID, Require: g.Require, Run: c.Run, TestTimeout: c.TestTimeout.String(),
+		opts := guestOptions{RunID: runID, Require: g.Require, Run: c.Run, Bench: c.Bench, TestTimeout: c.TestTimeout.String(),
 			FailOnPurpose: c.FailOnPurpose, PayloadHang: c.PayloadHang, HasNltrace: nltrace != "", Modules: wantedModules}
 		initrd := filepath.Join(work, k.Release+".cpio")
 		if err := writeInitramfs(initrd, k, opts, built(pkgs), nltrace); err != nil {

@@ -110,6 +110,9 @@ func writeMatrix(w io.Writer, runs []*guestRun, buildErr error) bool {
 			if len(r.FailedTests) > 0 {
 				fmt.Fprintf(w, "%s: %s failed: %s\n", g.Kernel.Release, name, strings.Join(r.FailedTests, ", "))
 			}
+			for _, b := range r.Benchmarks {
+				fmt.Fprintf(w, "%s: %s: %s\n", g.Kernel.Release, name, b)
+			}
 		}
 		fmt.Fprintf(w, "%s: serial log %s\n", g.Kernel.Release, g.Result.Log)
 	}

@@ -10,3 +10,8 @@ VMTEST_FLAGS ?=
 vmtest: ## Run the tests in QEMU on Debian kernels (KERNELS="6.1 6.12" PKG=./nlclient RUN=TestX VMTEST_FLAGS=-v)
 	scripts/deps.sh
 	$(GO) run ./scripts/vmtest -kernels '$(KERNELS)' -pkg '$(PKG)' -run '$(RUN)' $(VMTEST_FLAGS)
+
+.PHONY: bench-vm
+bench-vm: ## Benchmarks that need kprobe/fentry, in the guests (BENCH=BenchmarkOverhead PKG=./probe)
+	scripts/deps.sh
+	$(GO) run ./scripts/vmtest -kernels '$(KERNELS)' -pkg '$(or $(PKG),./probe)' -bench '$(or $(BENCH),.)'
