@@ -64,8 +64,19 @@ func namespacesOf(t *testing.T, pid int) []string {
 	return names
 }
 
-func TestChurnReproducesInterruptedLinkDumps(t *testing.T) {
-	cmd := nltrace(t, "dump", "--churn", "--links", "300", "--dumpers", "2", "--duration", "3s", "--expect-interrupts", "--json")
+// reportRun is one finished nltrace run with --json.
+type reportRun struct {
+	*report.Report
+	out    []byte
+	stderr string
+	pid    int
+}
+
+// runReport runs nltrace with args (which must include --json) and
+// returns its report; a failed run fails the test.
+func runReport(t *testing.T, args ...string) reportRun {
+	t.Helper()
+	cmd := nltrace(t, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -76,10 +87,15 @@ func TestChurnReproducesInterruptedLinkDumps(t *testing.T) {
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("report is not JSON: %v\n%s", err, out)
 	}
+	return reportRun{&r, out, stderr.String(), cmd.Process.Pid}
+}
+
+func TestChurnReproducesInterruptedLinkDumps(t *testing.T) {
+	r := runReport(t, "dump", "--churn", "--links", "300", "--dumpers", "2", "--duration", "3s", "--expect-interrupts", "--json")
 	if len(r.Kinds) != 1 || r.Kinds[0].Interrupted == 0 || r.Churn == nil || r.Churn.Ops[churn.LinkOps].Count == 0 {
-		t.Errorf("want interrupted link dumps and link churn in the report:\n%s", out)
+		t.Errorf("want interrupted link dumps and link churn in the report:\n%s", r.out)
 	}
-	if left := namespacesOf(t, cmd.Process.Pid); len(left) > 0 {
+	if left := namespacesOf(t, r.pid); len(left) > 0 {
 		t.Errorf("namespaces left behind: %v", left)
 	}
 }
@@ -87,16 +103,8 @@ func TestChurnReproducesInterruptedLinkDumps(t *testing.T) {
 func TestInjectAtCommandIsDeterministic(t *testing.T) {
 	var want []report.Position
 	for run := range 2 {
-		cmd := nltrace(t, "dump", "--inject-at", "2", "--links", "300", "--dumps", "4", "--json")
-		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("nltrace: %v", err)
-		}
-		var r report.Report
-		if err := json.Unmarshal(out, &r); err != nil {
-			t.Fatalf("report is not JSON: %v\n%s", err, out)
-		}
+		r := runReport(t, "dump", "--inject-at", "2", "--links", "300", "--dumps", "4", "--json")
+		out := r.out
 		k := r.Kinds[0]
 		if k.Interrupted != 4 || len(k.Flagged) != 1 || k.Inject.Flagged != 4 {
 			t.Fatalf("run %d: want all 4 dumps flagged on one chunk:\n%s", run, out)

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/nltrace/nltrace/correlate"
 	"github.com/nltrace/nltrace/internal/testenv"
 	"github.com/nltrace/nltrace/probe"
-	"github.com/nltrace/nltrace/report"
 )
 
 // traced runs nltrace with --trace and the backend, and returns its
@@ -21,19 +19,9 @@ func traced(t *testing.T, backend probe.Backend, args ...string) *correlate.Repo
 	p, err := probe.Open(probe.Config{Backend: backend})
 	testenv.Need(t, backend.String(), err)
 	p.Close()
-	cmd := nltrace(t, append(args, "--trace", "--backend", backend.String(), "--json")...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("nltrace: %v\n%s", err, stderr.String())
-	}
-	var r report.Report
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatalf("report is not JSON: %v\n%s", err, out)
-	}
+	r := runReport(t, append(args, "--trace", "--backend", backend.String(), "--json")...)
 	if r.Trace == nil || r.Trace.Unavailable != "" || r.Trace.Backend != backend.String() {
-		t.Fatalf("no attribution with backend %v in the report: %+v\n%s", backend, r.Trace, stderr.String())
+		t.Fatalf("no attribution with backend %v in the report: %+v\n%s", backend, r.Trace, r.stderr)
 	}
 	if r.Trace.Drops != 0 || len(r.Trace.Errors) > 0 || len(r.Trace.Skipped) > 0 {
 		t.Errorf("drops %d, errors %v, skipped hooks %v", r.Trace.Drops, r.Trace.Errors, r.Trace.Skipped)
@@ -97,24 +85,15 @@ func TestTraceNamesInjectedDevice(t *testing.T) {
 // where the kernel refuses tracing (the development machine) the run
 // still succeeds and its report says why; elsewhere it is attributed.
 func TestTraceIsOptionalWithChurn(t *testing.T) {
-	cmd := nltrace(t, "dump", "--churn", "--links", "20", "--dumps", "2", "--json")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("nltrace: %v\n%s", err, stderr.String())
-	}
-	var r report.Report
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatalf("report is not JSON: %v\n%s", err, out)
-	}
+	r := runReport(t, "dump", "--churn", "--links", "20", "--dumps", "2", "--json")
+	out, stderr := r.out, r.stderr
 	if r.Trace == nil {
 		t.Fatalf("report has no trace section:\n%s", out)
 	}
 	p, err := probe.Open(probe.Config{})
 	if err != nil {
-		if r.Trace.Unavailable == "" || !bytes.Contains(stderr.Bytes(), []byte("kernel attribution unavailable")) {
-			t.Errorf("tracing is unavailable here (%v) but the run does not say so: %+v\n%s", err, r.Trace, stderr.String())
+		if r.Trace.Unavailable == "" || !strings.Contains(stderr, "kernel attribution unavailable") {
+			t.Errorf("tracing is unavailable here (%v) but the run does not say so: %+v\n%s", err, r.Trace, stderr)
 		}
 		return
 	}
