@@ -157,14 +157,13 @@ func TestSignalLeavesNoNamespace(t *testing.T) {
 	}
 }
 
-// signalRun starts a long run, signals it once stderr shows the phase, and
-// checks that it exits on its own, with status 130, leaving nothing.
-func signalRun(t *testing.T, sig syscall.Signal, phase string) {
-	links := "300"
-	if phase == "populating" {
-		links = "20000" // long enough to be caught in the middle
-	}
-	cmd := nltrace(t, "dump", "--churn", "--links", links, "--duration", "5m")
+// startUntil starts nltrace with args and reads its stderr up to the first
+// line starting with want; it returns the scanner, positioned after that
+// line, and the lines seen. Namespaces the run leaves are removed when the
+// test ends.
+func startUntil(t *testing.T, want string, args ...string) (*exec.Cmd, *bufio.Scanner, []string) {
+	t.Helper()
+	cmd := nltrace(t, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -178,10 +177,6 @@ func signalRun(t *testing.T, sig syscall.Signal, phase string) {
 			netns.Delete(n)
 		}
 	})
-	want := "populating: "
-	if phase == "running" {
-		want = "nltrace: running in namespace"
-	}
 	lines := bufio.NewScanner(stderr)
 	var seen []string
 	for lines.Scan() {
@@ -190,6 +185,22 @@ func signalRun(t *testing.T, sig syscall.Signal, phase string) {
 			break
 		}
 	}
+	return cmd, lines, seen
+}
+
+// signalRun starts a long run, signals it once stderr shows the phase, and
+// checks that it exits on its own, with status 130, leaving nothing.
+func signalRun(t *testing.T, sig syscall.Signal, phase string) {
+	links := "300"
+	if phase == "populating" {
+		links = "20000" // long enough to be caught in the middle
+	}
+	want := "populating: "
+	if phase == "running" {
+		want = "nltrace: running in namespace"
+	}
+	cmd, lines, seen := startUntil(t, want, "dump", "--churn", "--links", links, "--duration", "5m")
+	pid := cmd.Process.Pid
 	if len(namespacesOf(t, pid)) == 0 {
 		cmd.Process.Kill()
 		t.Fatalf("no namespace of pid %d while %s; stderr: %q", pid, phase, seen)
@@ -197,6 +208,7 @@ func signalRun(t *testing.T, sig syscall.Signal, phase string) {
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
+	var err error
 	go func() {
 		for lines.Scan() {
 		}
@@ -219,23 +231,8 @@ func signalRun(t *testing.T, sig syscall.Signal, phase string) {
 }
 
 func TestKilledRunIsReportedAndCleanedUp(t *testing.T) {
-	cmd := nltrace(t, "dump", "--churn", "--links", "20", "--duration", "5m")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, _, _ := startUntil(t, "nltrace: running in namespace", "dump", "--churn", "--links", "20", "--duration", "5m")
 	pid := cmd.Process.Pid
-	t.Cleanup(func() {
-		for _, n := range namespacesOf(t, pid) {
-			netns.Delete(n)
-		}
-	})
-	lines := bufio.NewScanner(stderr)
-	for lines.Scan() && !strings.HasPrefix(lines.Text(), "nltrace: running in namespace") {
-	}
 	cmd.Process.Kill() // no chance to clean up
 	cmd.Wait()
 	left := namespacesOf(t, pid)
