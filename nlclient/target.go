@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nltrace/nltrace/netns"
+	"github.com/nltrace/nltrace/internal/netns"
 )
 
 // Target names the network namespace to dump: the caller's own (the zero

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/nltrace/nltrace/correlate"
+	"github.com/nltrace/nltrace/internal/correlate"
 	"github.com/nltrace/nltrace/nlclient"
 	"github.com/nltrace/nltrace/probe"
 )

@@ -14,7 +14,7 @@ type Symbolizer interface {
 	Name(addr uint64) string
 }
 
-// Decode turns one ring-buffer record into a *Chunk or a *Writer. Stack
+// Decode turns one ring-buffer record into a *Sample or a *Writer. Stack
 // ids are left to the caller (Probe resolves them).
 func Decode(raw []byte, syms Symbolizer) (any, error) {
 	ev, _, err := decode(raw, syms)
@@ -32,7 +32,7 @@ func decode(raw []byte, syms Symbolizer) (any, int32, error) {
 		if err := read(raw, &e); err != nil {
 			return nil, -1, err
 		}
-		return chunkFrom(&e, syms), -1, nil
+		return sampleFrom(&e, syms), -1, nil
 	case nltraceEventTypeEVENT_WRITER:
 		var e nltraceWriterEvent
 		if err := read(raw, &e); err != nil {
@@ -57,8 +57,8 @@ func read[T nltraceChunkEvent | nltraceWriterEvent](raw []byte, out *T) error {
 	return nil
 }
 
-func chunkFrom(e *nltraceChunkEvent, syms Symbolizer) *Chunk {
-	return &Chunk{
+func sampleFrom(e *nltraceChunkEvent, syms Symbolizer) *Sample {
+	return &Sample{
 		Start: e.TsStart, End: e.TsEnd, NetNS: e.Netns, PortID: e.Portid, Seq: e.ReqSeq,
 		MsgType: e.MsgType, Handler: handlerName(e.Handler, e.HandlerData, syms),
 		PrevSeqBefore: e.PrevSeqBefore, SeqBefore: e.SeqBefore,

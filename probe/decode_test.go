@@ -70,18 +70,18 @@ func TestDecodeChunk(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, ok := ev.(*Chunk)
+			c, ok := ev.(*Sample)
 			if !ok {
-				t.Fatalf("decoded %T, want *Chunk", ev)
+				t.Fatalf("decoded %T, want *Sample", ev)
 			}
-			want := Chunk{Start: 100, End: 200, NetNS: 4026531840, PortID: 12, Seq: 13, MsgType: 18, Handler: tt.want,
+			want := Sample{Start: 100, End: 200, NetNS: 4026531840, PortID: 12, Seq: 13, MsgType: 18, Handler: tt.want,
 				PrevSeqBefore: 5, SeqBefore: 5, PrevSeqAfter: 6, SeqAfter: 6, Counters: Counters{6, 7, 8, 9},
 				Bytes: 4000, Ret: 4000, FirstFlags: 0x12, Flagged: true, PID: 10, TID: 11, Comm: "ip"}
 			if *c != want {
 				t.Errorf("decoded\n%+v, want\n%+v", *c, want)
 			}
-			if c.Key() != (Key{4026531840, 12, 13}) {
-				t.Errorf("key %+v", c.Key())
+			if c.DumpKey() != (DumpKey{4026531840, 12, 13}) {
+				t.Errorf("key %+v", c.DumpKey())
 			}
 		})
 	}

@@ -29,8 +29,9 @@ func (c Counters) Get(id Counter) uint32 {
 	return 0
 }
 
-// Chunk is one call of a dump handler: one datagram of one dump.
-type Chunk struct {
+// Sample is the kernel's view of one chunk of a dump: one call of a dump
+// handler, which builds one datagram.
+type Sample struct {
 	Start   uint64 `json:"start_ns"` // CLOCK_MONOTONIC at handler entry
 	End     uint64 `json:"end_ns"`   // at handler exit
 	NetNS   uint64 `json:"netns"`
@@ -57,15 +58,15 @@ type Chunk struct {
 	Comm          string   `json:"comm"`
 }
 
-// Key joins a chunk to the userspace dump it belongs to.
-type Key struct {
+// DumpKey joins a chunk to the userspace dump it belongs to.
+type DumpKey struct {
 	NetNS  uint64
 	PortID uint32
 	Seq    uint32
 }
 
-// Key returns the chunk's dump key.
-func (c *Chunk) Key() Key { return Key{c.NetNS, c.PortID, c.Seq} }
+// DumpKey returns the chunk's dump key.
+func (c *Sample) DumpKey() DumpKey { return DumpKey{c.NetNS, c.PortID, c.Seq} }
 
 // Counter names a generation counter.
 type Counter uint8

@@ -199,7 +199,7 @@ func (p *Probe) attach(progs []attachment) error {
 	return nil
 }
 
-// Read blocks for the next event, a *Chunk or a *Writer; after Close it
+// Read blocks for the next event, a *Sample or a *Writer; after Close it
 // returns os.ErrClosed. The programs rarely wake readers: use Run, or set
 // deadlines on a loop of your own.
 func (p *Probe) Read() (any, error) {

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nltrace/nltrace/correlate"
+	"github.com/nltrace/nltrace/internal/correlate"
 	"github.com/nltrace/nltrace/internal/testenv"
-	"github.com/nltrace/nltrace/netns"
+	"github.com/nltrace/nltrace/internal/netns"
 	"github.com/nltrace/nltrace/nlclient"
 	"github.com/nltrace/nltrace/probe"
 )
@@ -95,7 +95,7 @@ type recorder struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	err     error
-	chunks  []*probe.Chunk
+	chunks  []*probe.Sample
 	writers []*probe.Writer
 }
 
@@ -120,7 +120,7 @@ func record(t *testing.T, b probe.Backend, cfg probe.Config) *recorder {
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			switch e := ev.(type) {
-			case *probe.Chunk:
+			case *probe.Sample:
 				r.chunks = append(r.chunks, e)
 			case *probe.Writer:
 				r.writers = append(r.writers, e)
@@ -174,10 +174,10 @@ func (r *recorder) waitWriters(ok func(*probe.Writer) bool, n int) error {
 }
 
 // chunksOf returns the kernel's samples of one dump, in order.
-func (r *recorder) chunksOf(res *nlclient.Result) []*probe.Chunk {
-	var out []*probe.Chunk
+func (r *recorder) chunksOf(res *nlclient.Result) []*probe.Sample {
+	var out []*probe.Sample
 	for _, c := range r.chunks {
-		if c.Key() == (probe.Key{NetNS: res.NetNSInode, PortID: res.PortID, Seq: res.Seq}) {
+		if c.DumpKey() == (probe.DumpKey{NetNS: res.NetNSInode, PortID: res.PortID, Seq: res.Seq}) {
 			out = append(out, c)
 		}
 	}
@@ -379,9 +379,9 @@ func TestInject(t *testing.T) {
 
 // checkChunks matches the kernel's samples of a dump to the datagrams
 // userspace read: same count of non-empty chunks, same first-header flags.
-func checkChunks(t *testing.T, res *nlclient.Result, kernel []*probe.Chunk, handler string) {
+func checkChunks(t *testing.T, res *nlclient.Result, kernel []*probe.Sample, handler string) {
 	t.Helper()
-	var data []*probe.Chunk
+	var data []*probe.Sample
 	for _, k := range kernel {
 		if k.Bytes > 0 {
 			data = append(data, k)

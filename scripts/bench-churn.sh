@@ -6,7 +6,7 @@
 #      `ip link show` in a namespace of its own (ratio > 1: nltrace faster);
 #   2. peak resident memory of a default 30 s run (target: under 64 MiB).
 # Operations per second against `ip -batch` are Go benchmarks:
-#   go test ./churn -run '^$' -bench . -benchtime 1x
+#   go test ./internal/churn -run '^$' -bench . -benchtime 1x
 # Usage: sudo scripts/bench-churn.sh [RUNS] (default 5). Needs ip, jq and
 # GNU time; builds nltrace into a temporary directory.
 set -eu

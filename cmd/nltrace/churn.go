@@ -12,10 +12,10 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
-	"github.com/nltrace/nltrace/churn"
+	"github.com/nltrace/nltrace/internal/churn"
 	"github.com/nltrace/nltrace/nlclient"
-	"github.com/nltrace/nltrace/report"
-	"github.com/nltrace/nltrace/repro"
+	"github.com/nltrace/nltrace/internal/report"
+	"github.com/nltrace/nltrace/internal/repro"
 )
 
 // Exit statuses of a churn run besides 0 and 1.

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nltrace/nltrace/churn"
+	"github.com/nltrace/nltrace/internal/churn"
 	"github.com/nltrace/nltrace/internal/testenv"
-	"github.com/nltrace/nltrace/netns"
-	"github.com/nltrace/nltrace/report"
+	"github.com/nltrace/nltrace/internal/netns"
+	"github.com/nltrace/nltrace/internal/report"
 )
 
 // mainArgsEnv makes the test binary run nltrace's main with these

@@ -9,7 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/nltrace/nltrace/churn"
+	"github.com/nltrace/nltrace/internal/churn"
 	"github.com/nltrace/nltrace/nlclient"
 )
 

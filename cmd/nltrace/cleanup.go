@@ -5,7 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/nltrace/nltrace/churn"
+	"github.com/nltrace/nltrace/internal/churn"
 )
 
 func cleanupCommand() *cli.Command {

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 
-	"github.com/nltrace/nltrace/churn"
-	"github.com/nltrace/nltrace/report"
-	"github.com/nltrace/nltrace/repro"
+	"github.com/nltrace/nltrace/internal/churn"
+	"github.com/nltrace/nltrace/internal/report"
+	"github.com/nltrace/nltrace/internal/repro"
 )
 
 // runExec runs the user's program (--exec -- CMD ARGS...) over and over in

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/nltrace/nltrace/internal/testenv"
-	"github.com/nltrace/nltrace/report"
+	"github.com/nltrace/nltrace/internal/report"
 )
 
 // labBinEnv names a directory of prebuilt lab clients (scripts/lab.sh build

@@ -10,11 +10,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/nltrace/nltrace/correlate"
-	"github.com/nltrace/nltrace/netns"
+	"github.com/nltrace/nltrace/internal/correlate"
+	"github.com/nltrace/nltrace/internal/netns"
 	"github.com/nltrace/nltrace/nlclient"
 	"github.com/nltrace/nltrace/probe"
-	"github.com/nltrace/nltrace/repro"
+	"github.com/nltrace/nltrace/internal/repro"
 )
 
 // traceFlags are the dump command's flags for kernel attribution.
@@ -60,7 +60,7 @@ type tracer struct {
 	runErr  error
 	mu      sync.Mutex
 	results []*nlclient.Result
-	chunks  []*probe.Chunk
+	chunks  []*probe.Sample
 	writers []*probe.Writer
 	// unavailable says why there is no kernel attribution.
 	unavailable string
@@ -111,7 +111,7 @@ func (t *tracer) event(ev any) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch e := ev.(type) {
-	case *probe.Chunk:
+	case *probe.Sample:
 		t.chunks = append(t.chunks, e)
 	case *probe.Writer:
 		t.writers = append(t.writers, e)

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nltrace/nltrace/correlate"
+	"github.com/nltrace/nltrace/internal/correlate"
 	"github.com/nltrace/nltrace/internal/testenv"
 	"github.com/nltrace/nltrace/probe"
 )

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nltrace/nltrace/correlate"
+	"github.com/nltrace/nltrace/internal/correlate"
 	"github.com/nltrace/nltrace/nlclient"
 )
 

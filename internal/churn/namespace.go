@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/nltrace/nltrace/netns"
+	"github.com/nltrace/nltrace/internal/netns"
 )
 
 // Prefix starts the name of every namespace this package creates.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/nltrace/nltrace/nlclient"
-	"github.com/nltrace/nltrace/repro"
+	"github.com/nltrace/nltrace/internal/repro"
 )
 
 // Collector folds dumps and program runs into a Report as they come. It

@@ -37,17 +37,17 @@ func linkDump(n int, flagged ...int) *nlclient.Result {
 
 // samples builds the kernel's view: one sample per data chunk with
 // dev_base_seq after its handler, then an empty final call.
-func samples(seqs ...uint32) []*probe.Chunk {
-	var out []*probe.Chunk
+func samples(seqs ...uint32) []*probe.Sample {
+	var out []*probe.Sample
 	prev := uint32(0)
 	for i, s := range seqs {
-		c := &probe.Chunk{Start: uint64(100 * (i + 1)), NetNS: ns, PortID: port, Seq: seq, Handler: "rtnl_dump_ifinfo",
+		c := &probe.Sample{Start: uint64(100 * (i + 1)), NetNS: ns, PortID: port, Seq: seq, Handler: "rtnl_dump_ifinfo",
 			PrevSeqBefore: prev, SeqAfter: s, PrevSeqAfter: s, Counters: probe.Counters{DevBaseSeq: s}, Bytes: 10000, Ret: 10000}
 		c.Flagged = prev != 0 && s != prev
 		prev = s
 		out = append(out, c)
 	}
-	out = append(out, &probe.Chunk{Start: uint64(100 * (len(seqs) + 1)), NetNS: ns, PortID: port, Seq: seq,
+	out = append(out, &probe.Sample{Start: uint64(100 * (len(seqs) + 1)), NetNS: ns, PortID: port, Seq: seq,
 		PrevSeqBefore: prev, SeqAfter: prev, Counters: probe.Counters{DevBaseSeq: prev}, Done: true})
 	return out
 }
@@ -68,7 +68,7 @@ func TestJoin(t *testing.T) {
 	tests := []struct {
 		name    string
 		result  *nlclient.Result
-		chunks  []*probe.Chunk
+		chunks  []*probe.Sample
 		writers []*probe.Writer
 		shuffle bool
 		// want
@@ -163,7 +163,7 @@ func TestJoin(t *testing.T) {
 	}
 }
 
-func lateSamples() []*probe.Chunk {
+func lateSamples() []*probe.Sample {
 	s := samples(10, 10, 11, 11)
 	s[1].Counters.DevBaseSeq = 11 // snapshot at exit saw the bump
 	return s

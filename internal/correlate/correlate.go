@@ -18,7 +18,7 @@ type Dump struct {
 	PortID uint32           `json:"port_id"`
 	Seq    uint32           `json:"seq"`
 	// Samples are the kernel's chunk samples of this dump, in order.
-	Samples []*probe.Chunk `json:"-"`
+	Samples []*probe.Sample `json:"-"`
 	// Mismatches lists chunks whose flag differs between the kernel's
 	// sample and what userspace received; Missing says why samples could
 	// not be matched at all (events dropped, probe attached mid-dump).
@@ -109,17 +109,17 @@ func Counters(k nlclient.Kind) []probe.Counter {
 
 // Join matches every result (and its earlier attempts) to its samples
 // and explains its flags. Events may come in any order.
-func Join(results []*nlclient.Result, chunks []*probe.Chunk, writers []*probe.Writer) []*Dump {
-	byKey := map[probe.Key][]*probe.Chunk{}
+func Join(results []*nlclient.Result, chunks []*probe.Sample, writers []*probe.Writer) []*Dump {
+	byKey := map[probe.DumpKey][]*probe.Sample{}
 	for _, c := range chunks {
-		byKey[c.Key()] = append(byKey[c.Key()], c)
+		byKey[c.DumpKey()] = append(byKey[c.DumpKey()], c)
 	}
 	idx := newWriterIndex(writers)
 	var dumps []*Dump
 	for _, r := range flatten(results) {
-		key := probe.Key{NetNS: r.NetNSInode, PortID: r.PortID, Seq: r.Seq}
+		key := probe.DumpKey{NetNS: r.NetNSInode, PortID: r.PortID, Seq: r.Seq}
 		samples := slices.Clone(byKey[key])
-		slices.SortStableFunc(samples, func(a, b *probe.Chunk) int { return cmp.Compare(a.Start, b.Start) })
+		slices.SortStableFunc(samples, func(a, b *probe.Sample) int { return cmp.Compare(a.Start, b.Start) })
 		d := &Dump{Result: r, Kind: r.Kind, NetNS: key.NetNS, PortID: key.PortID, Seq: key.Seq, Samples: samples}
 		d.join(idx)
 		dumps = append(dumps, d)
@@ -149,7 +149,7 @@ func (d *Dump) join(idx writerIndex) {
 	// Userspace chunks that carry data match, in order, the samples whose
 	// handler filled the skb; NLMSG_DONE alone comes from a last, empty
 	// call (or from no call at all when the handler ended in a full skb).
-	var data []*probe.Chunk
+	var data []*probe.Sample
 	for _, s := range d.Samples {
 		if s.Bytes > 0 {
 			data = append(data, s)
@@ -192,7 +192,7 @@ func (d *Dump) join(idx writerIndex) {
 // and datagrams cannot be paired one to one: the kernel's flag is the
 // ground truth, and its predecessor sample is still known unless it was
 // lost too. Chunk numbers are then unknown (0).
-func (d *Dump) explainUnaligned(idx writerIndex, data []*probe.Chunk) {
+func (d *Dump) explainUnaligned(idx writerIndex, data []*probe.Sample) {
 	if !d.Interrupted() {
 		return
 	}
@@ -216,7 +216,7 @@ func (d *Dump) explainUnaligned(idx writerIndex, data []*probe.Chunk) {
 
 // explain accounts for the flag on data[i] (userspace chunk number
 // chunk): the counters moved between the previous chunk and this one.
-func explain(idx writerIndex, counters []probe.Counter, data []*probe.Chunk, i, chunk int) *Interruption {
+func explain(idx writerIndex, counters []probe.Counter, data []*probe.Sample, i, chunk int) *Interruption {
 	if i == 0 {
 		return &Interruption{Chunk: chunk, Note: "first chunk flagged: the kernel never flags it (samples out of step?)"}
 	}
@@ -229,7 +229,7 @@ func explain(idx writerIndex, counters []probe.Counter, data []*probe.Chunk, i, 
 // snapshots; when there are none, the bump may have landed while
 // data[prev] was built, after it read its counter (RCU dumps): then the
 // window starts one chunk earlier.
-func explainPair(idx writerIndex, counters []probe.Counter, data []*probe.Chunk, prev int, cur *probe.Chunk) *Interruption {
+func explainPair(idx writerIndex, counters []probe.Counter, data []*probe.Sample, prev int, cur *probe.Sample) *Interruption {
 	in := &Interruption{}
 	in.Moves, in.Writers = window(idx, counters, data[prev], cur)
 	if len(in.Writers) == 0 && prev > 0 {
@@ -247,7 +247,7 @@ func explainPair(idx writerIndex, counters []probe.Counter, data []*probe.Chunk,
 	return in
 }
 
-func window(idx writerIndex, counters []probe.Counter, from, to *probe.Chunk) ([]Move, []*probe.Writer) {
+func window(idx writerIndex, counters []probe.Counter, from, to *probe.Sample) ([]Move, []*probe.Writer) {
 	var moves []Move
 	var writers []*probe.Writer
 	for _, c := range counters {

@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nltrace/nltrace/netns"
+	"github.com/nltrace/nltrace/internal/netns"
 )
 
 // The benchmarks measure the engine against `ip -batch` doing the same
 // operations in a namespace of its own, in the same run, and report the
 // ratio (>1: the engine is faster). Run them with
 //
-//	sudo go test ./churn -run '^$' -bench . -benchtime 1x
+//	sudo go test ./internal/churn -run '^$' -bench . -benchtime 1x
 //
 // Each iteration measures both for benchOps operations.
 

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nltrace/nltrace/netns"
+	"github.com/nltrace/nltrace/internal/netns"
 	"github.com/nltrace/nltrace/nlclient"
 )
 

@@ -10,11 +10,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/nltrace/nltrace/churn"
+	"github.com/nltrace/nltrace/internal/churn"
 	"github.com/nltrace/nltrace/internal/testenv"
 	"github.com/nltrace/nltrace/nlclient"
-	"github.com/nltrace/nltrace/report"
-	. "github.com/nltrace/nltrace/repro"
+	"github.com/nltrace/nltrace/internal/report"
+	. "github.com/nltrace/nltrace/internal/repro"
 )
 
 // testLinks keeps the tests quick in the emulated kernel matrix while giving

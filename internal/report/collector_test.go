@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/nltrace/nltrace/nlclient"
-	"github.com/nltrace/nltrace/repro"
+	"github.com/nltrace/nltrace/internal/repro"
 )
 
 // result fakes one dump attempt of n chunks, flagged on chunk flag (0: not
