@@ -1,6 +1,7 @@
-// Package netns creates, opens, lists and removes named network namespaces
-// (bound under /run/netns, where iproute2 keeps them too), without ever
-// moving the calling process out of its own namespace.
+// Package netns creates, enters, lists and removes named network namespaces
+// (bound under /run/netns, where iproute2 keeps them too). The calling
+// goroutine's thread never changes namespace: Do and Create move a thread of
+// their own there and back.
 package netns
 
 import (
@@ -8,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -36,40 +36,25 @@ func Create(name string) (string, error) {
 	}
 	f.Close()
 
-	errc := make(chan error, 1)
-	go func() { errc <- bindNew(path) }()
-	if err := <-errc; err != nil {
+	if err := bindNew(path); err != nil {
 		os.Remove(path)
 		return "", fmt.Errorf("create namespace %s: %w", name, hint(err))
 	}
 	return path, nil
 }
 
-// bindNew unshares a fresh network namespace on a locked thread, binds it at
-// path, and returns the thread to its namespace. When the way back fails the
-// thread stays locked, so the runtime discards it with this goroutine instead
-// of running other goroutines in the wrong namespace.
+// bindNew binds a fresh network namespace at path. Only the thread that
+// unshares it ever enters it, and that thread goes back.
 func bindNew(path string) error {
-	runtime.LockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer orig.Close()
-	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("unshare: %w", err)
-	}
-	bindErr := unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, "")
-	if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-		return errors.Join(bindErr, fmt.Errorf("return to the original namespace: %w", err))
-	}
-	runtime.UnlockOSThread()
-	if bindErr != nil {
-		return fmt.Errorf("bind mount: %w", bindErr)
-	}
-	return nil
+	return onThread(func() error {
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("unshare: %w", err)
+		}
+		if err := unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind mount: %w", err)
+		}
+		return nil
+	})
 }
 
 // Delete unbinds and removes the named namespace. The kernel frees it once
