@@ -4,11 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
-	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nltrace/nltrace/internal/netns"
 )
 
 // rawDumper is the floor nlclient's dumps are measured against: one blocking
@@ -23,59 +23,26 @@ type rawDumper struct {
 
 // newRawDumper opens a NETLINK_ROUTE socket inside the namespace at path.
 func newRawDumper(path string) (*rawDumper, error) {
-	type result struct {
-		fd  int
-		err error
-	}
-	res := make(chan result, 1)
-	// Sockets belong to the namespace they were created in: create it on a
-	// locked thread moved there. If the thread cannot move back it stays
-	// locked and dies with the goroutine.
-	go func() {
-		fd, err := socketAt(path)
-		res <- result{fd, err}
-	}()
-	r := <-res
-	if r.err != nil {
-		return nil, r.err
+	fd := -1
+	// A socket belongs to the namespace it was created in.
+	err := netns.Do(path, func() error {
+		s, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+		if err == nil {
+			fd = s
+		}
+		return err
+	})
+	if err != nil {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		return nil, fmt.Errorf("netlink socket in %s: %w", path, err)
 	}
 	req := make([]byte, unix.NLMSG_HDRLEN+unix.SizeofIfInfomsg)
 	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
 	binary.NativeEndian.PutUint16(req[4:], unix.RTM_GETLINK)
 	binary.NativeEndian.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
-	return &rawDumper{fd: r.fd, req: req, buf: make([]byte, 32<<10)}, nil
-}
-
-func socketAt(path string) (int, error) {
-	runtime.LockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
-		return -1, err
-	}
-	defer orig.Close()
-	target, err := os.Open(path)
-	if err != nil {
-		runtime.UnlockOSThread()
-		return -1, err
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		return -1, fmt.Errorf("enter %s: %w", path, err)
-	}
-	fd, sockErr := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
-	if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-		if sockErr == nil {
-			unix.Close(fd)
-		}
-		return -1, fmt.Errorf("return to the original namespace: %w", err)
-	}
-	runtime.UnlockOSThread()
-	if sockErr != nil {
-		return -1, fmt.Errorf("netlink socket: %w", sockErr)
-	}
-	return fd, nil
+	return &rawDumper{fd: fd, req: req, buf: make([]byte, 32<<10)}, nil
 }
 
 // dump runs one link dump and returns the number of RTM_NEWLINK messages.

@@ -1,6 +1,7 @@
 package nlclient
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -54,7 +55,8 @@ func (t Target) String() string {
 	return "current"
 }
 
-// open returns a namespace file for the target; the caller closes it.
+// open returns the target's namespace file, checked to be one; the caller
+// closes it.
 func (t Target) open() (*os.File, error) {
 	path := "/proc/self/ns/net"
 	switch {
@@ -63,12 +65,15 @@ func (t Target) open() (*os.File, error) {
 	case t.PID != 0:
 		path = fmt.Sprintf("/proc/%d/ns/net", t.PID)
 	case t.FD != 0:
-		// Duplicate so that closing ours leaves the caller's open.
-		return os.Open(fmt.Sprintf("/proc/self/fd/%d", t.FD))
+		// A new open file description: closing it leaves the caller's open.
+		path = fmt.Sprintf("/proc/self/fd/%d", t.FD)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open network namespace %s: %w", t, err)
+	f, err := netns.Open(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && t.Path != "":
+		return nil, fmt.Errorf("%w (ip netns list shows the named namespaces)", err)
+	case err != nil && t.Path == "":
+		return nil, fmt.Errorf("netns %s: %w", t, err)
 	}
-	return f, nil
+	return f, err
 }

@@ -5,14 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nltrace/nltrace/internal/netns"
 )
 
 // Symptoms are the texts by which clients report an interrupted dump (or
@@ -126,41 +126,11 @@ func Match(output string) []string {
 	return found
 }
 
-// startIn starts the command from a thread that has entered the namespace:
-// the child inherits the thread's namespace. The thread goes back
-// afterwards; if it cannot, it stays locked and dies with the goroutine.
+// startIn starts the command from a thread inside the namespace: the child
+// inherits the thread's namespace, and nltrace's own threads stay where they
+// are.
 func startIn(path string, cmd *exec.Cmd) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		target, err := os.Open(path)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("enter namespace %s: %w", path, err)
-			return
-		}
-		startErr := cmd.Start()
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- errors.Join(startErr, fmt.Errorf("return to the original namespace: %w", err))
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- startErr
-	}()
-	return <-errc
+	return netns.Do(path, cmd.Start)
 }
 
 // capped keeps the first maxOutput bytes and drops the rest.
