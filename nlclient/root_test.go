@@ -162,8 +162,13 @@ func TestRootAddressCursorIsPositional(t *testing.T) {
 	}
 	cons := Check(r, stable)
 	t.Logf("%d chunks, flag on chunk %d, missing %d, repeated %v", len(r.Chunks), r.FirstInterrupted, len(cons.Missing), cons.Repeated)
-	if len(cons.Repeated) != 1 || len(cons.Missing) != 0 || r.FirstInterrupted == 0 {
-		t.Errorf("want exactly one repeated address and a flagged dump; got flag on chunk %d, missing %v, repeated %v",
-			r.FirstInterrupted, cons.Missing, cons.Repeated)
+	if len(cons.Repeated) != 1 || len(cons.Missing) != 0 {
+		t.Errorf("want exactly one repeated address; got missing %v, repeated %v", cons.Missing, cons.Repeated)
+	}
+	// The flag is not pinned: on 6.18 about one run in ten carries none
+	// although the dump is wrong (the same unflagged wrong address dumps
+	// the churn figures show), so requiring it made the test flaky.
+	if r.FirstInterrupted == 0 {
+		t.Log("the dump repeated an address and carried no flag")
 	}
 }
