@@ -28,14 +28,15 @@ func (a *attributes) next() bool {
 		a.err = fmt.Errorf("%d trailing bytes, shorter than an attribute header", len(a.b))
 		return false
 	}
-	l := int(binary.NativeEndian.Uint16(a.b))
+	h := load[unix.NlAttr](a.b)
+	l := int(h.Len)
 	if l == 0 {
 		l = unix.SizeofNlAttr
 	} else if l < unix.SizeofNlAttr || l > len(a.b) {
 		a.err = fmt.Errorf("attribute length %d with %d bytes left", l, len(a.b))
 		return false
 	}
-	a.typ = binary.NativeEndian.Uint16(a.b[2:]) &^ (unix.NLA_F_NESTED | unix.NLA_F_NET_BYTEORDER)
+	a.typ = h.Type &^ (unix.NLA_F_NESTED | unix.NLA_F_NET_BYTEORDER)
 	a.data = a.b[unix.SizeofNlAttr:l]
 	a.b = a.b[min(align(l), len(a.b)):]
 	return true
@@ -51,3 +52,11 @@ func (a *attributes) uint32() uint32 {
 
 // string drops the NUL terminators, as netlink strings carry one.
 func (a *attributes) string() string { return string(bytes.TrimRight(a.data, "\x00")) }
+
+// failure is the walk's error, if any, for a message of kind k.
+func (a *attributes) failure(k Kind) error {
+	if a.err != nil {
+		return fmt.Errorf("%v attributes: %w", k, a.err)
+	}
+	return nil
+}

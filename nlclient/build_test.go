@@ -12,11 +12,7 @@ import (
 
 func nlmsg(typ, flags uint16, seq, pid uint32, data []byte) []byte {
 	b := make([]byte, align(headerLen+len(data)))
-	binary.NativeEndian.PutUint32(b[0:], uint32(headerLen+len(data)))
-	binary.NativeEndian.PutUint16(b[4:], typ)
-	binary.NativeEndian.PutUint16(b[6:], flags)
-	binary.NativeEndian.PutUint32(b[8:], seq)
-	binary.NativeEndian.PutUint32(b[12:], pid)
+	copy(b, bytesOf(&unix.NlMsghdr{Len: uint32(headerLen + len(data)), Type: typ, Flags: flags, Seq: seq, Pid: pid}))
 	copy(b[headerLen:], data)
 	return b
 }
@@ -36,13 +32,11 @@ func linkPayload(index int32, name string) []byte {
 }
 
 func addrPayload(index int32, p netip.Prefix) []byte {
-	h := make([]byte, unix.SizeofIfAddrmsg)
-	h[0], h[1] = unix.AF_INET, byte(p.Bits())
+	h := unix.IfAddrmsg{Family: unix.AF_INET, Prefixlen: uint8(p.Bits()), Index: uint32(index)}
 	if p.Addr().Is6() {
-		h[0] = unix.AF_INET6
+		h.Family = unix.AF_INET6
 	}
-	binary.NativeEndian.PutUint32(h[4:], uint32(index))
-	return append(h, attrs(func(ae *netlink.AttributeEncoder) {
+	return append(bytesOf(&h), attrs(func(ae *netlink.AttributeEncoder) {
 		ae.Bytes(unix.IFA_ADDRESS, p.Addr().AsSlice())
 		if p.Addr().Is4() {
 			ae.Bytes(unix.IFA_LOCAL, p.Addr().AsSlice())
@@ -51,12 +45,11 @@ func addrPayload(index int32, p netip.Prefix) []byte {
 }
 
 func routePayload(table uint8, p netip.Prefix, oif uint32) []byte {
-	h := make([]byte, unix.SizeofRtMsg)
-	h[0], h[1], h[4] = unix.AF_INET, byte(p.Bits()), table
+	h := unix.RtMsg{Family: unix.AF_INET, Dst_len: uint8(p.Bits()), Table: table}
 	if p.Addr().Is6() {
-		h[0] = unix.AF_INET6
+		h.Family = unix.AF_INET6
 	}
-	return append(h, attrs(func(ae *netlink.AttributeEncoder) {
+	return append(bytesOf(&h), attrs(func(ae *netlink.AttributeEncoder) {
 		if p.Bits() > 0 {
 			ae.Bytes(unix.RTA_DST, p.Addr().AsSlice())
 		}
@@ -66,23 +59,18 @@ func routePayload(table uint8, p netip.Prefix, oif uint32) []byte {
 }
 
 func neighPayload(index int32, a netip.Addr) []byte {
-	h := make([]byte, unix.SizeofNdMsg)
-	h[0] = unix.AF_INET
-	binary.NativeEndian.PutUint32(h[4:], uint32(index))
-	return append(h, attrs(func(ae *netlink.AttributeEncoder) { ae.Bytes(unix.NDA_DST, a.AsSlice()) })...)
+	return append(bytesOf(&unix.NdMsg{Family: unix.AF_INET, Ifindex: index}), attrs(func(ae *netlink.AttributeEncoder) { ae.Bytes(unix.NDA_DST, a.AsSlice()) })...)
 }
 
 func nexthopPayload(id uint32) []byte {
-	return append(make([]byte, sizeofNhmsg), attrs(func(ae *netlink.AttributeEncoder) {
+	return append(bytesOf(&unix.Nhmsg{}), attrs(func(ae *netlink.AttributeEncoder) {
 		ae.Uint32(unix.NHA_ID, id)
 		ae.Flag(unix.NHA_BLACKHOLE, true)
 	})...)
 }
 
 func statsPayload(index int32) []byte {
-	h := make([]byte, sizeofIfStatsMsg)
-	binary.NativeEndian.PutUint32(h[4:], uint32(index))
-	return h
+	return bytesOf(&ifStatsMsg{Ifindex: uint32(index)})
 }
 
 func errno32(e unix.Errno) []byte {

@@ -1,7 +1,6 @@
 package nlclient
 
 import (
-	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -25,14 +24,81 @@ const (
 // Kinds lists every kind, in the order reports print them.
 var Kinds = []Kind{Link, Addr4, Addr6, Route4, Route6, Neigh, Nexthop, Stats}
 
-var kindNames = map[Kind]string{
-	Link: "link", Addr4: "addr4", Addr6: "addr6", Route4: "route4",
-	Route6: "route6", Neigh: "neigh", Nexthop: "nexthop", Stats: "stats",
+// kindInfo is everything the client knows about one kind: adding a kind is
+// adding a row to kindTable.
+type kindInfo struct {
+	name    string
+	request uint16 // the dump request's message type
+	reply   uint16 // the type of every message the dump answers with
+	// header is the request's fixed header (read only). Replies start with
+	// the same structure.
+	header []byte
+	// decode fills an Object from a reply whose payload holds at least a
+	// header.
+	decode func(o *Object, data []byte) error
+	// describe names an object's key in reports.
+	describe func(k Key) string
+	// byDestination: the object is its table and destination, whatever
+	// device it goes out of (routes).
+	byDestination bool
+}
+
+var kindTable = [...]kindInfo{
+	Link: {
+		name: "link", request: unix.RTM_GETLINK, reply: unix.RTM_NEWLINK,
+		header: bytesOf(&unix.IfInfomsg{}),
+		decode: decodeLink, describe: describeDevice,
+	},
+	Addr4: {
+		name: "addr4", request: unix.RTM_GETADDR, reply: unix.RTM_NEWADDR,
+		header: bytesOf(&unix.IfAddrmsg{Family: unix.AF_INET}),
+		decode: decodeAddr, describe: describeAddr,
+	},
+	Addr6: {
+		name: "addr6", request: unix.RTM_GETADDR, reply: unix.RTM_NEWADDR,
+		header: bytesOf(&unix.IfAddrmsg{Family: unix.AF_INET6}),
+		decode: decodeAddr, describe: describeAddr,
+	},
+	Route4: {
+		name: "route4", request: unix.RTM_GETROUTE, reply: unix.RTM_NEWROUTE,
+		header: bytesOf(&unix.RtMsg{Family: unix.AF_INET}),
+		decode: decodeRoute, describe: describeRoute, byDestination: true,
+	},
+	Route6: {
+		name: "route6", request: unix.RTM_GETROUTE, reply: unix.RTM_NEWROUTE,
+		header: bytesOf(&unix.RtMsg{Family: unix.AF_INET6}),
+		decode: decodeRoute, describe: describeRoute, byDestination: true,
+	},
+	Neigh: {
+		name: "neigh", request: unix.RTM_GETNEIGH, reply: unix.RTM_NEWNEIGH,
+		header: bytesOf(&unix.NdMsg{}),
+		decode: decodeNeigh, describe: describeAddr,
+	},
+	Nexthop: {
+		name: "nexthop", request: unix.RTM_GETNEXTHOP, reply: unix.RTM_NEWNEXTHOP,
+		header: bytesOf(&unix.Nhmsg{}),
+		decode: decodeNexthop, describe: describeNexthop,
+	},
+	Stats: {
+		name: "stats", request: unix.RTM_GETSTATS, reply: unix.RTM_NEWSTATS,
+		// The kernel refuses a stats dump without a filter; the smallest
+		// group, the 64-bit link counters, keeps the messages small.
+		header: bytesOf(&ifStatsMsg{FilterMask: 1 << (unix.IFLA_STATS_LINK_64 - 1)}),
+		decode: decodeStats, describe: describeDevice,
+	},
+}
+
+// info returns the kind's row, nil for a value that is no kind.
+func (k Kind) info() *kindInfo {
+	if k <= 0 || int(k) >= len(kindTable) {
+		return nil
+	}
+	return &kindTable[k]
 }
 
 func (k Kind) String() string {
-	if s, ok := kindNames[k]; ok {
-		return s
+	if i := k.info(); i != nil {
+		return i.name
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }
@@ -49,8 +115,8 @@ func (k *Kind) UnmarshalText(b []byte) error {
 
 // ParseKind accepts a kind's name.
 func ParseKind(s string) (Kind, error) {
-	for k, name := range kindNames {
-		if strings.EqualFold(s, name) {
+	for _, k := range Kinds {
+		if strings.EqualFold(s, k.String()) {
 			return k, nil
 		}
 	}
@@ -94,60 +160,9 @@ func kindList() string {
 // request returns the message type and the fixed header of the kind's dump
 // request.
 func (k Kind) request() (uint16, []byte, error) {
-	switch k {
-	case Link:
-		return unix.RTM_GETLINK, make([]byte, unix.SizeofIfInfomsg), nil
-	case Addr4, Addr6:
-		b := make([]byte, unix.SizeofIfAddrmsg)
-		b[0] = k.family()
-		return unix.RTM_GETADDR, b, nil
-	case Route4, Route6:
-		b := make([]byte, unix.SizeofRtMsg)
-		b[0] = k.family()
-		return unix.RTM_GETROUTE, b, nil
-	case Neigh:
-		return unix.RTM_GETNEIGH, make([]byte, unix.SizeofNdMsg), nil
-	case Nexthop:
-		return unix.RTM_GETNEXTHOP, make([]byte, sizeofNhmsg), nil
-	case Stats:
-		b := make([]byte, sizeofIfStatsMsg)
-		// Ask for the smallest stats group, the 64-bit link counters.
-		binary.NativeEndian.PutUint32(b[8:], 1<<(unix.IFLA_STATS_LINK_64-1))
-		return unix.RTM_GETSTATS, b, nil
+	i := k.info()
+	if i == nil {
+		return 0, nil, fmt.Errorf("no dump request for %v", k)
 	}
-	return 0, nil, fmt.Errorf("no dump request for %v", k)
+	return i.request, i.header, nil
 }
-
-// reply is the message type a dump of the kind answers with.
-func (k Kind) reply() uint16 {
-	switch k {
-	case Link:
-		return unix.RTM_NEWLINK
-	case Addr4, Addr6:
-		return unix.RTM_NEWADDR
-	case Route4, Route6:
-		return unix.RTM_NEWROUTE
-	case Neigh:
-		return unix.RTM_NEWNEIGH
-	case Nexthop:
-		return unix.RTM_NEWNEXTHOP
-	case Stats:
-		return unix.RTM_NEWSTATS
-	}
-	return 0
-}
-
-func (k Kind) family() uint8 {
-	switch k {
-	case Addr4, Route4:
-		return unix.AF_INET
-	case Addr6, Route6:
-		return unix.AF_INET6
-	}
-	return unix.AF_UNSPEC
-}
-
-const (
-	sizeofNhmsg      = 8
-	sizeofIfStatsMsg = 12
-)

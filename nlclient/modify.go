@@ -1,7 +1,6 @@
 package nlclient
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 
@@ -25,7 +24,7 @@ func (c *Client) AddLink(name, kind, peer string) error {
 					pae := netlink.NewAttributeEncoder()
 					pae.String(unix.IFLA_IFNAME, peer)
 					attrs, err := pae.Encode()
-					return append(make([]byte, unix.SizeofIfInfomsg), attrs...), err
+					return append(bytesOf(&unix.IfInfomsg{}), attrs...), err
 				})
 				return nil
 			})
@@ -79,7 +78,7 @@ func (c *Client) LinkIndex(name string) (int32, error) {
 	if len(msgs) != 1 || len(msgs[0].Data) < unix.SizeofIfInfomsg {
 		return 0, fmt.Errorf("look up link %s: unexpected reply", name)
 	}
-	return int32(binary.NativeEndian.Uint32(msgs[0].Data[4:])), nil
+	return load[unix.IfInfomsg](msgs[0].Data).Index, nil
 }
 
 // AddAddr adds an address to a link. IPv6 addresses skip duplicate address
@@ -96,12 +95,10 @@ func (c *Client) DeleteAddr(index int32, p netip.Prefix) error {
 }
 
 func (c *Client) addr(typ uint16, flags netlink.HeaderFlags, index int32, p netip.Prefix) error {
-	hdr := make([]byte, unix.SizeofIfAddrmsg)
-	hdr[0], hdr[1] = unix.AF_INET, byte(p.Bits())
+	h := unix.IfAddrmsg{Family: unix.AF_INET, Prefixlen: uint8(p.Bits()), Index: uint32(index)}
 	if p.Addr().Is6() {
-		hdr[0], hdr[2] = unix.AF_INET6, unix.IFA_F_NODAD
+		h.Family, h.Flags = unix.AF_INET6, unix.IFA_F_NODAD
 	}
-	binary.NativeEndian.PutUint32(hdr[4:], uint32(index))
 	ae := netlink.NewAttributeEncoder()
 	ae.Bytes(unix.IFA_LOCAL, p.Addr().AsSlice())
 	ae.Bytes(unix.IFA_ADDRESS, p.Addr().AsSlice())
@@ -109,7 +106,7 @@ func (c *Client) addr(typ uint16, flags netlink.HeaderFlags, index int32, p neti
 	if typ == unix.RTM_DELADDR {
 		op = "delete"
 	}
-	return c.change(fmt.Sprintf("%s address %v on link %d", op, p, index), typ, flags, hdr, ae)
+	return c.change(fmt.Sprintf("%s address %v on link %d", op, p, index), typ, flags, bytesOf(&h), ae)
 }
 
 // AddNexthop adds a blackhole nexthop, which needs no device.
@@ -117,8 +114,8 @@ func (c *Client) AddNexthop(id uint32) error {
 	ae := netlink.NewAttributeEncoder()
 	ae.Uint32(unix.NHA_ID, id)
 	ae.Flag(unix.NHA_BLACKHOLE, true)
-	hdr := make([]byte, sizeofNhmsg)
-	hdr[0] = unix.AF_INET // the kernel wants a family even for a blackhole
+	// The kernel wants a family even for a blackhole.
+	hdr := bytesOf(&unix.Nhmsg{Family: unix.AF_INET})
 	return c.change(fmt.Sprintf("add nexthop %d", id), unix.RTM_NEWNEXTHOP, netlink.Create|netlink.Excl, hdr, ae)
 }
 
@@ -126,7 +123,7 @@ func (c *Client) AddNexthop(id uint32) error {
 func (c *Client) DeleteNexthop(id uint32) error {
 	ae := netlink.NewAttributeEncoder()
 	ae.Uint32(unix.NHA_ID, id)
-	return c.change(fmt.Sprintf("delete nexthop %d", id), unix.RTM_DELNEXTHOP, 0, make([]byte, sizeofNhmsg), ae)
+	return c.change(fmt.Sprintf("delete nexthop %d", id), unix.RTM_DELNEXTHOP, 0, bytesOf(&unix.Nhmsg{}), ae)
 }
 
 // change sends one acknowledged request and returns the kernel's verdict.
@@ -155,11 +152,7 @@ func (c *Client) change(op string, typ uint16, flags netlink.HeaderFlags, hdr []
 }
 
 func ifinfo(index int32, flags, change uint32) []byte {
-	b := make([]byte, unix.SizeofIfInfomsg)
-	binary.NativeEndian.PutUint32(b[4:], uint32(index))
-	binary.NativeEndian.PutUint32(b[8:], flags)
-	binary.NativeEndian.PutUint32(b[12:], change)
-	return b
+	return bytesOf(&unix.IfInfomsg{Index: index, Flags: flags, Change: change})
 }
 
 // vethInfoPeer is VETH_INFO_PEER from linux/veth.h, which x/sys lacks.

@@ -13,38 +13,23 @@ const (
 	flagIntr  = unix.NLM_F_DUMP_INTR
 )
 
-// header is a netlink message header read in place.
-type header struct {
-	Length uint32
-	Type   uint16
-	Flags  uint16
-	Seq    uint32
-	PID    uint32
-}
-
 func align(n int) int { return (n + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1) }
 
 // messages calls fn for each message of a datagram. A length field that is
 // too small or points past the datagram is an error, never a panic.
-func messages(b []byte, fn func(h header, data []byte) error) error {
+func messages(b []byte, fn func(h unix.NlMsghdr, data []byte) error) error {
 	for len(b) > 0 {
 		if len(b) < headerLen {
 			return fmt.Errorf("%w: %d trailing bytes, shorter than a message header", ErrTruncated, len(b))
 		}
-		h := header{
-			Length: binary.NativeEndian.Uint32(b[0:]),
-			Type:   binary.NativeEndian.Uint16(b[4:]),
-			Flags:  binary.NativeEndian.Uint16(b[6:]),
-			Seq:    binary.NativeEndian.Uint32(b[8:]),
-			PID:    binary.NativeEndian.Uint32(b[12:]),
+		h := load[unix.NlMsghdr](b)
+		if h.Len < headerLen || int(h.Len) > len(b) {
+			return fmt.Errorf("%w: message length %d with %d bytes left in the datagram", ErrTruncated, h.Len, len(b))
 		}
-		if h.Length < headerLen || int(h.Length) > len(b) {
-			return fmt.Errorf("%w: message length %d with %d bytes left in the datagram", ErrTruncated, h.Length, len(b))
-		}
-		if err := fn(h, b[headerLen:h.Length]); err != nil {
+		if err := fn(h, b[headerLen:h.Len]); err != nil {
 			return err
 		}
-		b = b[min(align(int(h.Length)), len(b)):]
+		b = b[min(align(int(h.Len)), len(b)):]
 	}
 	return nil
 }
@@ -62,8 +47,8 @@ func (d *reader) datagram(b []byte) (*Chunk, error) {
 	var stale int
 	var dataFlagged bool
 	var dumpErr error
-	err := messages(b, func(h header, data []byte) error {
-		if h.Seq != d.r.Seq || h.PID != d.r.PortID {
+	err := messages(b, func(h unix.NlMsghdr, data []byte) error {
+		if h.Seq != d.r.Seq || h.Pid != d.r.PortID {
 			stale++
 			return nil
 		}
@@ -97,7 +82,7 @@ func (d *reader) datagram(b []byte) (*Chunk, error) {
 		case unix.NLMSG_OVERRUN:
 			return fmt.Errorf("%v dump: the kernel reported an overrun: data was lost", d.r.Kind)
 		default:
-			if h.Type != d.r.Kind.reply() {
+			if i := d.r.Kind.info(); i == nil || h.Type != i.reply {
 				return fmt.Errorf("%v dump: unexpected message type %d", d.r.Kind, h.Type)
 			}
 			o, err := decode(d.r.Kind, data)
@@ -124,7 +109,7 @@ func (d *reader) datagram(b []byte) (*Chunk, error) {
 }
 
 // extack returns the text of an extended acknowledgement, if any.
-func extack(h header, data []byte) string {
+func extack(h unix.NlMsghdr, data []byte) string {
 	if h.Flags&unix.NLM_F_ACK_TLVS == 0 {
 		return ""
 	}
@@ -136,7 +121,7 @@ func extack(h header, data []byte) string {
 		}
 		n := headerLen
 		if h.Flags&unix.NLM_F_CAPPED == 0 {
-			n = int(binary.NativeEndian.Uint32(data[off:]))
+			n = int(load[unix.NlMsghdr](data[off:]).Len)
 		}
 		off += align(n)
 	}

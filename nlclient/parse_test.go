@@ -10,7 +10,7 @@ import (
 func TestMessagesSplitsDatagrams(t *testing.T) {
 	d := concat(nlmsg(unix.RTM_NEWLINK, 0, 1, 2, linkPayload(1, "lo")), nlmsg(unix.NLMSG_DONE, 0, 1, 2, make([]byte, 4)))
 	var types []uint16
-	if err := messages(d, func(h header, data []byte) error {
+	if err := messages(d, func(h unix.NlMsghdr, data []byte) error {
 		types = append(types, h.Type)
 		return nil
 	}); err != nil {
@@ -32,7 +32,7 @@ func TestMessagesRejectsMalformed(t *testing.T) {
 	}
 	for name, d := range tests {
 		t.Run(name, func(t *testing.T) {
-			err := messages(d, func(header, []byte) error { return nil })
+			err := messages(d, func(unix.NlMsghdr, []byte) error { return nil })
 			if !errors.Is(err, ErrTruncated) {
 				t.Errorf("err = %v, want ErrTruncated", err)
 			}
