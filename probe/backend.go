@@ -38,11 +38,3 @@ func ParseBackend(s string) (Backend, error) {
 	}
 	return 0, fmt.Errorf("unknown backend %q (want %s)", s, strings.Join(backendNames, ", "))
 }
-
-// index selects a backend's program in a hook's pair.
-func (b Backend) index() int {
-	if b == Kprobe {
-		return 1
-	}
-	return 0
-}

@@ -41,10 +41,7 @@ func BenchmarkLinkDump(b *testing.B) {
 			var events atomic.Int64
 			var p *probe.Probe
 			if bc.attach {
-				var err error
-				p, err = probe.Open(probe.Config{Backend: bc.backend, NetNS: bc.netns})
-				testenv.Need(b, bc.backend.String(), err)
-				defer p.Close()
+				p = openProbe(b, probe.Config{Backend: bc.backend, NetNS: bc.netns})
 				ctx, cancel := context.WithCancel(context.Background())
 				done := make(chan error)
 				go func() { done <- p.Run(ctx, func(any) { events.Add(1) }) }()
@@ -118,8 +115,7 @@ func BenchmarkOverhead(b *testing.B) {
 			var detached, attached time.Duration
 			var drops uint64
 			open := func() (*probe.Probe, func()) {
-				p, err := probe.Open(probe.Config{Backend: bc.backend, NetNS: bc.netns})
-				testenv.Need(b, bc.backend.String(), err)
+				p := openProbe(b, probe.Config{Backend: bc.backend, NetNS: bc.netns})
 				ctx, cancel := context.WithCancel(context.Background())
 				done := make(chan error, 1)
 				if bc.reader {

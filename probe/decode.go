@@ -26,15 +26,15 @@ func decode(raw []byte, syms Symbolizer) (any, int32, error) {
 	if len(raw) == 0 {
 		return nil, -1, fmt.Errorf("decode event: empty record")
 	}
-	switch nltraceEventType(raw[0]) {
-	case nltraceEventTypeEVENT_CHUNK:
-		var e nltraceChunkEvent
+	switch dumpEventType(raw[0]) {
+	case dumpEventTypeEVENT_CHUNK:
+		var e dumpChunkEvent
 		if err := read(raw, &e); err != nil {
 			return nil, -1, err
 		}
 		return sampleFrom(&e, syms), -1, nil
-	case nltraceEventTypeEVENT_WRITER:
-		var e nltraceWriterEvent
+	case dumpEventTypeEVENT_WRITER:
+		var e writerWriterEvent
 		if err := read(raw, &e); err != nil {
 			return nil, -1, err
 		}
@@ -48,7 +48,7 @@ func decode(raw []byte, syms Symbolizer) (any, int32, error) {
 // integers with the host's layout (structs.HostLayout), so a copy is a
 // decode; binary.Read would cost a reflection walk per event, on the CPU
 // the dumps being measured also need.
-func read[T nltraceChunkEvent | nltraceWriterEvent](raw []byte, out *T) error {
+func read[T dumpChunkEvent | writerWriterEvent](raw []byte, out *T) error {
 	n := int(unsafe.Sizeof(*out))
 	if len(raw) < n {
 		return fmt.Errorf("decode event: %d bytes, want %d", len(raw), n)
@@ -57,7 +57,7 @@ func read[T nltraceChunkEvent | nltraceWriterEvent](raw []byte, out *T) error {
 	return nil
 }
 
-func sampleFrom(e *nltraceChunkEvent, syms Symbolizer) *Sample {
+func sampleFrom(e *dumpChunkEvent, syms Symbolizer) *Sample {
 	return &Sample{
 		Start: e.TsStart, End: e.TsEnd, NetNS: e.Netns, PortID: e.Portid, Seq: e.ReqSeq,
 		MsgType: e.MsgType, Handler: handlerName(e.Handler, e.HandlerData, syms),
@@ -71,7 +71,7 @@ func sampleFrom(e *nltraceChunkEvent, syms Symbolizer) *Sample {
 }
 
 // writerFrom also returns the event's stack id (negative: none).
-func writerFrom(e *nltraceWriterEvent) (*Writer, int32) {
+func writerFrom(e *writerWriterEvent) (*Writer, int32) {
 	w := &Writer{
 		Time: e.Ts, Op: Op(e.Op), Counter: Counter(e.Counter), Before: e.Before, NetNS: e.Netns,
 		Ifindex: e.Ifindex, Ifname: cstring(e.Ifname[:]), PrefixLen: int(e.Prefixlen),

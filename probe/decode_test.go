@@ -55,16 +55,16 @@ func TestDecodeChunk(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			raw := encode(t, nltraceChunkEvent{
-				Type: uint8(nltraceEventTypeEVENT_CHUNK), Flagged: 1, Done: 0, Lost: 0,
+			raw := encode(t, dumpChunkEvent{
+				Type: uint8(dumpEventTypeEVENT_CHUNK), Flagged: 1, Done: 0, Lost: 0,
 				MsgType: 18, FirstFlags: 0x12, Pid: 10, Tid: 11, Portid: 12, ReqSeq: 13,
 				TsStart: 100, TsEnd: 200, Netns: 4026531840, Handler: tt.handler, HandlerData: tt.data,
 				PrevSeqBefore: 5, SeqBefore: 5, PrevSeqAfter: 6, SeqAfter: 6,
 				DevBaseSeq: 6, AddrGenid4: 7, AddrGenid6: 8, NexthopSeq: 9, Bytes: 4000, Ret: 4000,
 				Comm: comm[int8]("ip"),
 			})
-			if len(raw) != int(unsafe.Sizeof(nltraceChunkEvent{})) {
-				t.Fatalf("encoded %d bytes, struct is %d", len(raw), unsafe.Sizeof(nltraceChunkEvent{}))
+			if len(raw) != int(unsafe.Sizeof(dumpChunkEvent{})) {
+				t.Fatalf("encoded %d bytes, struct is %d", len(raw), unsafe.Sizeof(dumpChunkEvent{}))
 			}
 			ev, err := Decode(raw, testSyms)
 			if err != nil {
@@ -91,45 +91,45 @@ func TestDecodeWriter(t *testing.T) {
 	v6 := netip.MustParseAddr("2001:db8::1")
 	tests := []struct {
 		name   string
-		ev     nltraceWriterEvent
+		ev     writerWriterEvent
 		addr   netip.Addr
 		stack  int32
 		worker bool
 		text   string
 	}{{
 		name: "register",
-		ev: nltraceWriterEvent{Op: uint8(nltraceWriterOpOP_REGISTER), Counter: uint8(nltraceCounterIdCOUNTER_DEV_BASE_SEQ),
+		ev: writerWriterEvent{Op: uint8(writerWriterOpOP_REGISTER), Counter: uint8(dumpCounterIdCOUNTER_DEV_BASE_SEQ),
 			Before: 41, Ifindex: 7, Ifname: comm[int8]("veth0"), StackId: -1},
 		stack: -1, text: "register veth0 by ip[1] (dev_base_seq 41->42)",
 	}, {
 		name: "ipv4 address",
-		ev: nltraceWriterEvent{Op: uint8(nltraceWriterOpOP_ADDR4ADD), Counter: uint8(nltraceCounterIdCOUNTER_ADDR_GENID4),
+		ev: writerWriterEvent{Op: uint8(writerWriterOpOP_ADDR4ADD), Counter: uint8(dumpCounterIdCOUNTER_ADDR_GENID4),
 			Before: 3, Prefixlen: 24, Ifname: comm[int8]("eth0"), Addr: [16]uint8{192, 0, 2, 1}, StackId: 5},
 		addr: netip.MustParseAddr("192.0.2.1"), stack: 5, text: "addr4-add 192.0.2.1/24 on eth0 by ip[1] (ipv4.dev_addr_genid 3->4)",
 	}, {
 		name: "ipv6 DAD in a worker",
-		ev: nltraceWriterEvent{Op: uint8(nltraceWriterOpOP_ADDR6NEW), Counter: uint8(nltraceCounterIdCOUNTER_ADDR_GENID6),
+		ev: writerWriterEvent{Op: uint8(writerWriterOpOP_ADDR6NEW), Counter: uint8(dumpCounterIdCOUNTER_ADDR_GENID6),
 			Before: 9, Prefixlen: 64, Ifname: comm[int8]("eth0"), Addr: v6.As16(), TaskFlags: pfKworker, StackId: -1},
 		addr: v6, stack: -1, worker: true, text: "addr6-new 2001:db8::1/64 on eth0 by kernel worker ip",
 	}, {
 		name: "ipv6 router advertisement in softirq",
-		ev: nltraceWriterEvent{Op: uint8(nltraceWriterOpOP_ADDR6NEW), Counter: uint8(nltraceCounterIdCOUNTER_ADDR_GENID6),
-			Before: 9, Prefixlen: 64, Ifname: comm[int8]("eth0"), Addr: v6.As16(), Context: uint8(nltraceContextCONTEXT_SOFTIRQ), StackId: -1},
+		ev: writerWriterEvent{Op: uint8(writerWriterOpOP_ADDR6NEW), Counter: uint8(dumpCounterIdCOUNTER_ADDR_GENID6),
+			Before: 9, Prefixlen: 64, Ifname: comm[int8]("eth0"), Addr: v6.As16(), Context: uint8(writerContextCONTEXT_SOFTIRQ), StackId: -1},
 		addr: v6, stack: -1, text: "addr6-new 2001:db8::1/64 on eth0 by softirq (interrupting ip[1])",
 	}, {
 		name: "ipv6 address, context unknown",
-		ev: nltraceWriterEvent{Op: uint8(nltraceWriterOpOP_ADDR6NEW), Counter: uint8(nltraceCounterIdCOUNTER_ADDR_GENID6),
+		ev: writerWriterEvent{Op: uint8(writerWriterOpOP_ADDR6NEW), Counter: uint8(dumpCounterIdCOUNTER_ADDR_GENID6),
 			Before: 9, Prefixlen: 64, Ifname: comm[int8]("eth0"), Addr: v6.As16(), StackId: -1},
 		addr: v6, stack: -1, text: "addr6-new 2001:db8::1/64 on eth0 by a softirq, or ip[1]",
 	}, {
 		name: "ipv6 address by a task",
-		ev: nltraceWriterEvent{Op: uint8(nltraceWriterOpOP_ADDR6NEW), Counter: uint8(nltraceCounterIdCOUNTER_ADDR_GENID6),
-			Before: 9, Prefixlen: 64, Ifname: comm[int8]("eth0"), Addr: v6.As16(), Context: uint8(nltraceContextCONTEXT_TASK), StackId: -1},
+		ev: writerWriterEvent{Op: uint8(writerWriterOpOP_ADDR6NEW), Counter: uint8(dumpCounterIdCOUNTER_ADDR_GENID6),
+			Before: 9, Prefixlen: 64, Ifname: comm[int8]("eth0"), Addr: v6.As16(), Context: uint8(writerContextCONTEXT_TASK), StackId: -1},
 		addr: v6, stack: -1, text: "addr6-new 2001:db8::1/64 on eth0 by ip[1] (",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.ev.Type = uint8(nltraceEventTypeEVENT_WRITER)
+			tt.ev.Type = uint8(dumpEventTypeEVENT_WRITER)
 			tt.ev.Pid, tt.ev.Comm = 1, comm[int8]("ip")
 			ev, stack, err := decode(encode(t, tt.ev), nil)
 			if err != nil {
@@ -147,7 +147,7 @@ func TestDecodeWriter(t *testing.T) {
 }
 
 func TestDecodeErrors(t *testing.T) {
-	full := encode(t, nltraceChunkEvent{Type: uint8(nltraceEventTypeEVENT_CHUNK)})
+	full := encode(t, dumpChunkEvent{Type: uint8(dumpEventTypeEVENT_CHUNK)})
 	for name, raw := range map[string][]byte{
 		"empty":        nil,
 		"unknown type": {99, 0, 0, 0},
@@ -187,7 +187,7 @@ func TestParseBackend(t *testing.T) {
 
 func BenchmarkDecodeChunk(b *testing.B) {
 	var buf bytes.Buffer
-	if err := binary.Write(&buf, binary.NativeEndian, nltraceChunkEvent{Type: uint8(nltraceEventTypeEVENT_CHUNK), Handler: 0xffffffff81a00000}); err != nil {
+	if err := binary.Write(&buf, binary.NativeEndian, dumpChunkEvent{Type: uint8(dumpEventTypeEVENT_CHUNK), Handler: 0xffffffff81a00000}); err != nil {
 		b.Fatal(err)
 	}
 	raw := buf.Bytes()

@@ -72,10 +72,10 @@ func (c *Sample) DumpKey() DumpKey { return DumpKey{c.NetNS, c.PortID, c.Seq} }
 type Counter uint8
 
 const (
-	DevBaseSeq Counter = Counter(nltraceCounterIdCOUNTER_DEV_BASE_SEQ)
-	AddrGenID4 Counter = Counter(nltraceCounterIdCOUNTER_ADDR_GENID4)
-	AddrGenID6 Counter = Counter(nltraceCounterIdCOUNTER_ADDR_GENID6)
-	NexthopSeq Counter = Counter(nltraceCounterIdCOUNTER_NEXTHOP_SEQ)
+	DevBaseSeq Counter = Counter(dumpCounterIdCOUNTER_DEV_BASE_SEQ)
+	AddrGenID4 Counter = Counter(dumpCounterIdCOUNTER_ADDR_GENID4)
+	AddrGenID6 Counter = Counter(dumpCounterIdCOUNTER_ADDR_GENID6)
+	NexthopSeq Counter = Counter(dumpCounterIdCOUNTER_NEXTHOP_SEQ)
 )
 
 var counterNames = map[Counter]string{
@@ -100,18 +100,18 @@ func (c *Counter) UnmarshalText(b []byte) error { return unmarshalName(counterNa
 type Op uint8
 
 const (
-	Register     = Op(nltraceWriterOpOP_REGISTER)
-	Unregister   = Op(nltraceWriterOpOP_UNREGISTER)
-	MoveIn       = Op(nltraceWriterOpOP_MOVE_IN)
-	MoveOut      = Op(nltraceWriterOpOP_MOVE_OUT)
-	Addr4Add     = Op(nltraceWriterOpOP_ADDR4ADD)
-	Addr4Del     = Op(nltraceWriterOpOP_ADDR4DEL)
-	LinkUp       = Op(nltraceWriterOpOP_LINK_UP)
-	Addr6New     = Op(nltraceWriterOpOP_ADDR6NEW)
-	Addr6Del     = Op(nltraceWriterOpOP_ADDR6DEL)
-	NexthopNew   = Op(nltraceWriterOpOP_NEXTHOP_NEW)
-	NexthopDel   = Op(nltraceWriterOpOP_NEXTHOP_DEL)
-	NexthopFlush = Op(nltraceWriterOpOP_NEXTHOP_FLUSH)
+	Register     = Op(writerWriterOpOP_REGISTER)
+	Unregister   = Op(writerWriterOpOP_UNREGISTER)
+	MoveIn       = Op(writerWriterOpOP_MOVE_IN)
+	MoveOut      = Op(writerWriterOpOP_MOVE_OUT)
+	Addr4Add     = Op(writerWriterOpOP_ADDR4ADD)
+	Addr4Del     = Op(writerWriterOpOP_ADDR4DEL)
+	LinkUp       = Op(writerWriterOpOP_LINK_UP)
+	Addr6New     = Op(writerWriterOpOP_ADDR6NEW)
+	Addr6Del     = Op(writerWriterOpOP_ADDR6DEL)
+	NexthopNew   = Op(writerWriterOpOP_NEXTHOP_NEW)
+	NexthopDel   = Op(writerWriterOpOP_NEXTHOP_DEL)
+	NexthopFlush = Op(writerWriterOpOP_NEXTHOP_FLUSH)
 )
 
 var opNames = map[Op]string{
@@ -170,10 +170,10 @@ type Writer struct {
 type Context uint8
 
 const (
-	ContextUnknown = Context(nltraceContextCONTEXT_UNKNOWN)
-	ContextTask    = Context(nltraceContextCONTEXT_TASK)
-	ContextSoftirq = Context(nltraceContextCONTEXT_SOFTIRQ)
-	ContextHardirq = Context(nltraceContextCONTEXT_HARDIRQ)
+	ContextUnknown = Context(writerContextCONTEXT_UNKNOWN)
+	ContextTask    = Context(writerContextCONTEXT_TASK)
+	ContextSoftirq = Context(writerContextCONTEXT_SOFTIRQ)
+	ContextHardirq = Context(writerContextCONTEXT_HARDIRQ)
 )
 
 var contextNames = map[Context]string{ContextUnknown: "unknown", ContextTask: "task", ContextSoftirq: "softirq", ContextHardirq: "hardirq"}

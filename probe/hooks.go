@@ -5,14 +5,28 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 )
 
-// hook is one kernel function and the programs of each backend for it.
+// twin is one hook's program for each backend (TWIN in bpf/common.h).
+type twin struct {
+	fentry, kprobe *ebpf.ProgramSpec
+}
+
+func (t twin) pick(b Backend) *ebpf.ProgramSpec {
+	if b == Kprobe {
+		return t.kprobe
+	}
+	return t.fentry
+}
+
+// hook is one kernel function and its programs.
 type hook struct {
 	symbol string
-	entry  [2]string // program names: fentry, kprobe
-	exit   [2]string // fexit, kretprobe; "" when the hook has no exit
+	side   side
+	entry  twin
+	exit   twin // zero when the hook has no exit programs
 	// optional hooks are absent on some kernels by design (rtnl_dumpit
 	// appeared in 6.10): their absence is not reported.
 	optional bool
@@ -20,38 +34,39 @@ type hook struct {
 	lost string
 }
 
-var (
-	dumpEntry = [2]string{"fentry_dump", "kprobe_dump"}
-	dumpExit  = [2]string{"fexit_dump", "kretprobe_dump"}
-)
+func (h hook) hasExit() bool { return h.exit.fentry != nil }
 
-func dumpHook(symbol, lost string, optional bool) hook {
-	return hook{symbol: symbol, entry: dumpEntry, exit: dumpExit, optional: optional, lost: lost}
-}
-
-func writerHook(symbol, prog, lost string) hook {
-	return hook{symbol: symbol, entry: [2]string{"fentry_" + prog, "kprobe_" + prog}, lost: lost}
-}
-
-// hooks lists every attach point. The dump handlers share two programs;
-// each writer has its own.
-var hooks = []hook{
-	dumpHook("rtnl_dump_ifinfo", "link dump chunks", false),
-	dumpHook("rtnl_stats_dump", "stats dump chunks", false),
-	dumpHook("inet_dump_ifaddr", "IPv4 address dump chunks", false),
-	dumpHook("inet6_dump_ifaddr", "IPv6 address dump chunks", false),
-	dumpHook("rtm_dump_nexthop", "nexthop dump chunks", false),
-	dumpHook("rtnl_dump_all", "AF_UNSPEC dump chunks", false),
-	dumpHook("rtnl_dumpit", "", true),
-	writerHook("list_netdevice", "list_netdevice", "device registrations and moves into a namespace"),
-	writerHook("unlist_netdevice", "unlist_netdevice", "device unregistrations and moves out of a namespace"),
-	writerHook("__dev_change_net_namespace", "dev_change_net_namespace", "telling namespace moves from (un)registrations"),
-	writerHook("fib_inetaddr_event", "fib_inetaddr_event", "IPv4 address changes"),
-	writerHook("fib_netdev_event", "fib_netdev_event", "links brought up (IPv4 generation bumps)"),
-	writerHook("__ipv6_ifa_notify", "ipv6_ifa_notify", "IPv6 address changes"),
-	writerHook("rtm_new_nexthop", "rtm_new_nexthop", "nexthops added or replaced"),
-	writerHook("rtm_del_nexthop", "rtm_del_nexthop", "nexthops deleted"),
-	writerHook("nexthop_flush_dev", "nexthop_flush_dev", "nexthops flushed with their device"),
+// hooks lists every attach point. The dump handlers share one entry and
+// one exit twin, aimed at each handler at load time; each writer has its
+// own twin, whose kernel function is the one named in the C (TWIN).
+func (o *objects) hooks() []hook {
+	d, w := &o.dump, &o.write
+	dump := func(symbol, lost string, optional bool) hook {
+		return hook{symbol: symbol, side: dumpSide,
+			entry: twin{d.FentryDump, d.KprobeDump}, exit: twin{d.FexitDump, d.KretprobeDump},
+			optional: optional, lost: lost}
+	}
+	writer := func(t twin, lost string) hook {
+		return hook{symbol: t.kprobe.AttachTo, side: writerSide, entry: t, lost: lost}
+	}
+	return []hook{
+		dump("rtnl_dump_ifinfo", "link dump chunks", false),
+		dump("rtnl_stats_dump", "stats dump chunks", false),
+		dump("inet_dump_ifaddr", "IPv4 address dump chunks", false),
+		dump("inet6_dump_ifaddr", "IPv6 address dump chunks", false),
+		dump("rtm_dump_nexthop", "nexthop dump chunks", false),
+		dump("rtnl_dump_all", "AF_UNSPEC dump chunks", false),
+		dump("rtnl_dumpit", "", true),
+		writer(twin{w.FentryListNetdevice, w.KprobeListNetdevice}, "device registrations and moves into a namespace"),
+		writer(twin{w.FentryUnlistNetdevice, w.KprobeUnlistNetdevice}, "device unregistrations and moves out of a namespace"),
+		writer(twin{w.FentryDevChangeNetNamespace, w.KprobeDevChangeNetNamespace}, "telling namespace moves from (un)registrations"),
+		writer(twin{w.FentryFibInetaddrEvent, w.KprobeFibInetaddrEvent}, "IPv4 address changes"),
+		writer(twin{w.FentryFibNetdevEvent, w.KprobeFibNetdevEvent}, "links brought up (IPv4 generation bumps)"),
+		writer(twin{w.FentryIpv6IfaNotify, w.KprobeIpv6IfaNotify}, "IPv6 address changes"),
+		writer(twin{w.FentryRtmNewNexthop, w.KprobeRtmNewNexthop}, "nexthops added or replaced"),
+		writer(twin{w.FentryRtmDelNexthop, w.KprobeRtmDelNexthop}, "nexthops deleted"),
+		writer(twin{w.FentryNexthopFlushDev, w.KprobeNexthopFlushDev}, "nexthops flushed with their device"),
+	}
 }
 
 // Skipped is a hook left out on this kernel.
@@ -66,7 +81,7 @@ func (s Skipped) String() string { return fmt.Sprintf("%s (%s: %s)", s.Symbol, s
 // available decides which hooks this kernel can take with the backend:
 // fentry needs the function in BTF, kprobe a text symbol; both need it
 // out of line, which a symbol (rather than only inlined copies) shows.
-func available(b Backend, kernel *btf.Spec, syms *Kallsyms) (use []hook, skipped []Skipped) {
+func available(hooks []hook, b Backend, kernel *btf.Spec, syms *Kallsyms) (use []hook, skipped []Skipped) {
 	for _, h := range hooks {
 		reason := ""
 		switch b {

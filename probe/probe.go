@@ -34,14 +34,22 @@ type Probe struct {
 	// Skipped lists the hooks this kernel could not take, with what is
 	// therefore not observable.
 	Skipped []Skipped
-	coll    *ebpf.Collection
-	links   []link.Link
-	rd      *ringbuf.Reader
-	syms    *Kallsyms
+	// Fallback says why the preferred backend failed when Auto fell back
+	// to the other one (nil otherwise): worth a warning, since it can be a
+	// bug rather than a kernel limit.
+	Fallback error
+	colls    [sides]*ebpf.Collection
+	// The writer object's maps: the ring buffer and drop counter both
+	// sides share, and the writer side's stacks.
+	maps  writerMaps
+	links []link.Link
+	rd    *ringbuf.Reader
+	syms  *Kallsyms
 }
 
 // Open loads and attaches the probe. With Auto it tries fentry, then
-// kprobe; the error says why each backend failed and what to do.
+// kprobe. The error wraps ErrUnavailable when the kernel or the process
+// lacks what tracing needs, and says what to do; any other error is a bug.
 func Open(cfg Config) (*Probe, error) {
 	kernel, err := btf.LoadKernelSpec()
 	if err != nil {
@@ -57,108 +65,78 @@ func Open(cfg Config) (*Probe, error) {
 	}
 	var errs []error
 	for _, b := range backends {
-		p, err := open(b, cfg, kernel, syms)
+		o, err := loadObjects()
+		if err != nil {
+			return nil, err
+		}
+		p, err := open(b, cfg, kernel, syms, o)
 		if err == nil {
+			if len(errs) > 0 {
+				p.Fallback = backendErrors(backends[:len(errs)], errs)
+			}
 			return p, nil
 		}
-		errs = append(errs, fmt.Errorf("%v backend: %w", b, err))
+		errs = append(errs, err)
 	}
-	return nil, fmt.Errorf("%w: %w", ErrUnavailable, errors.Join(errs...))
+	return nil, backendErrors(backends, errs)
 }
 
-func open(b Backend, cfg Config, kernel *btf.Spec, syms *Kallsyms) (_ *Probe, err error) {
+// open loads the objects o with backend b and attaches them.
+func open(b Backend, cfg Config, kernel *btf.Spec, syms *Kallsyms, o *objects) (_ *Probe, err error) {
 	if b == Kprobe {
 		if syms == nil {
-			return nil, errors.New("cannot read /proc/kallsyms: run as root")
+			return nil, unavailable(errors.New("cannot read /proc/kallsyms: run as root"))
 		}
 		if _, err := os.Stat("/sys/bus/event_source/devices/kprobe"); err != nil {
-			return nil, errors.New("this kernel has no kprobe support (no kprobe PMU in /sys/bus/event_source/devices: CONFIG_KPROBES or CONFIG_KPROBE_EVENTS is off); use a kernel built with them, or --backend fentry")
+			return nil, unavailable(errors.New("this kernel has no kprobe support (no kprobe PMU in /sys/bus/event_source/devices: CONFIG_KPROBES or CONFIG_KPROBE_EVENTS is off); use a kernel built with them, or --backend fentry"))
 		}
 	}
-	spec, err := loadNltrace()
-	if err != nil {
-		return nil, err
-	}
-	use, skipped := available(b, kernel, syms)
+	use, skipped := available(o.hooks(), b, kernel, syms)
 	if len(use) == 0 {
-		return nil, fmt.Errorf("none of the kernel functions is available: %s", skippedList(skipped))
+		return nil, unavailable(fmt.Errorf("none of the kernel functions is available: %s", skippedList(skipped)))
 	}
-	progs, err := selectPrograms(spec, b, use)
-	if err != nil {
+	progs := o.selectPrograms(b, use)
+	if err := o.configure(cfg); err != nil {
 		return nil, err
 	}
-	for name, v := range map[string]any{"filter_netns": cfg.NetNS, "filter_pid": cfg.PID, "want_stacks": cfg.Stacks} {
-		if err := spec.Variables[name].Set(v); err != nil {
-			return nil, fmt.Errorf("set %s: %w", name, err)
-		}
-	}
-	if !cfg.Stacks {
-		spec.Maps["stacks"].MaxEntries = 1
-	}
-	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kernel}})
-	if err != nil {
-		var ve *ebpf.VerifierError
-		if errors.As(err, &ve) {
-			return nil, fmt.Errorf("load programs: %+v", ve)
-		}
-		return nil, fmt.Errorf("load programs: %w%s", err, permissionHint(err))
-	}
-	p := &Probe{Backend: b, Skipped: skipped, coll: coll, syms: syms}
+	p := &Probe{Backend: b, Skipped: skipped, syms: syms}
 	defer func() {
 		if err != nil {
 			p.Close()
 		}
 	}()
+	if err := p.load(o, kernel); err != nil {
+		return nil, err
+	}
 	if err := p.attach(progs); err != nil {
 		return nil, err
 	}
-	if p.rd, err = ringbuf.NewReader(coll.Maps["events"]); err != nil {
+	if p.rd, err = ringbuf.NewReader(p.maps.Events); err != nil {
 		return nil, fmt.Errorf("open ring buffer: %w", err)
 	}
 	return p, nil
 }
 
-// attachment is one program to attach to one kernel function.
-type attachment struct {
-	prog   string
-	symbol string
-	exit   bool
-	h      hook
-}
-
-// selectPrograms removes the other backend's programs and those of absent
-// functions from spec, and gives each fentry/fexit dump hook its own copy
-// (a tracing program is bound to its function at load time).
-func selectPrograms(spec *ebpf.CollectionSpec, b Backend, use []hook) ([]attachment, error) {
-	keep := map[string]*ebpf.ProgramSpec{}
-	var out []attachment
-	add := func(name string, h hook, exit bool) error {
-		ps, ok := spec.Programs[name]
-		if !ok {
-			return fmt.Errorf("object has no program %s (regenerate with make generate)", name)
-		}
-		key := name
-		if b == Fentry {
-			key = name + ":" + h.symbol
-			ps = ps.Copy()
-			ps.AttachTo = h.symbol
-		}
-		keep[key] = ps
-		out = append(out, attachment{prog: key, symbol: h.symbol, exit: exit, h: h})
-		return nil
+// load creates the writer object first and lends its ring buffer and drop
+// counter to the dump object, which would otherwise create its own.
+func (p *Probe) load(o *objects, kernel *btf.Spec) error {
+	opts := ebpf.CollectionOptions{
+		Programs: ebpf.ProgramOptions{KernelTypes: kernel},
+		Cache:    btf.NewCache(),
 	}
-	for _, h := range use {
-		if err := add(h.entry[b.index()], h, false); err != nil {
-			return nil, err
-		}
-		if h.exit[0] != "" {
-			if err := add(h.exit[b.index()], h, true); err != nil {
-				return nil, err
-			}
-		}
+	coll, err := ebpf.NewCollectionWithOptions(o.specs[writerSide], opts)
+	if err != nil {
+		return loadError(writerSide, err)
 	}
-	spec.Programs = keep
-	return out, nil
+	p.colls[writerSide] = coll
+	if err := coll.Assign(&p.maps); err != nil {
+		return fmt.Errorf("writer object: %w (stale generated code: run make generate)", err)
+	}
+	opts.MapReplacements = map[string]*ebpf.Map{dumpMapEvents: p.maps.Events, dumpMapDrops: p.maps.Drops}
+	if p.colls[dumpSide], err = ebpf.NewCollectionWithOptions(o.specs[dumpSide], opts); err != nil {
+		return loadError(dumpSide, err)
+	}
+	return nil
 }
 
 func (p *Probe) attach(progs []attachment) error {
@@ -168,7 +146,7 @@ func (p *Probe) attach(progs []attachment) error {
 		if failed[a.symbol] {
 			continue
 		}
-		prog := p.coll.Programs[a.prog]
+		prog := p.colls[a.side].Programs[a.prog]
 		var l link.Link
 		var err error
 		switch {
@@ -194,7 +172,11 @@ func (p *Probe) attach(progs []attachment) error {
 		if len(errs) > 1 {
 			more = fmt.Sprintf(" (and %d more attach points failed alike)", len(errs)-1)
 		}
-		return fmt.Errorf("no program attached: %w%s%s", errs[0], more, permissionHint(errs[0]))
+		err := fmt.Errorf("no program attached: %w%s%s", errs[0], more, permissionHint(errs[0]))
+		if missingCapability(err) {
+			return unavailable(err)
+		}
+		return err
 	}
 	return nil
 }
@@ -249,7 +231,7 @@ func (p *Probe) Run(ctx context.Context, fn func(any)) error {
 // Drops returns how many events the ring buffer had no room for.
 func (p *Probe) Drops() (uint64, error) {
 	var n uint64
-	if err := p.coll.Maps["drops"].Lookup(uint32(0), &n); err != nil {
+	if err := p.maps.Drops.Lookup(uint32(0), &n); err != nil {
 		return 0, fmt.Errorf("read drop counter: %w", err)
 	}
 	return n, nil
@@ -257,7 +239,7 @@ func (p *Probe) Drops() (uint64, error) {
 
 func (p *Probe) stack(id int32) []string {
 	var pcs [127]uint64
-	if err := p.coll.Maps["stacks"].Lookup(uint32(id), &pcs); err != nil {
+	if err := p.maps.Stacks.Lookup(uint32(id), &pcs); err != nil {
 		return nil
 	}
 	var out []string
@@ -279,10 +261,14 @@ func (p *Probe) Close() error {
 	for _, l := range p.links {
 		errs = append(errs, l.Close())
 	}
-	if p.coll != nil {
-		p.coll.Close()
+	for i, coll := range p.colls {
+		if coll != nil {
+			coll.Close()
+		}
+		p.colls[i] = nil
 	}
-	p.rd, p.links, p.coll = nil, nil, nil
+	errs = append(errs, p.maps.Close())
+	p.rd, p.links, p.maps = nil, nil, writerMaps{}
 	return errors.Join(errs...)
 }
 
@@ -293,13 +279,18 @@ func (p *Probe) Close() error {
 func (p *Probe) RunTime() (time.Duration, uint64, error) {
 	var total time.Duration
 	var runs uint64
-	for name, prog := range p.coll.Programs {
-		s, err := prog.Stats()
-		if err != nil {
-			return 0, 0, fmt.Errorf("statistics of %s: %w", name, err)
+	for _, coll := range p.colls {
+		if coll == nil {
+			continue
 		}
-		total += s.Runtime
-		runs += s.RunCount
+		for name, prog := range coll.Programs {
+			s, err := prog.Stats()
+			if err != nil {
+				return 0, 0, fmt.Errorf("statistics of %s: %w", name, err)
+			}
+			total += s.Runtime
+			runs += s.RunCount
+		}
 	}
 	return total, runs, nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -14,8 +15,8 @@ import (
 	"time"
 
 	"github.com/nltrace/nltrace/internal/correlate"
-	"github.com/nltrace/nltrace/internal/testenv"
 	"github.com/nltrace/nltrace/internal/netns"
+	"github.com/nltrace/nltrace/internal/testenv"
 	"github.com/nltrace/nltrace/nlclient"
 	"github.com/nltrace/nltrace/probe"
 )
@@ -99,12 +100,25 @@ type recorder struct {
 	writers []*probe.Writer
 }
 
+// openProbe opens the probe, closed at the end of the test. It skips (or
+// fails, where NLTRACE_REQUIRE names the backend) only when the kernel
+// cannot trace; any other error, a program the verifier rejects above all,
+// fails the test wherever it runs.
+func openProbe(tb testing.TB, cfg probe.Config) *probe.Probe {
+	tb.Helper()
+	p, err := probe.Open(cfg)
+	if err != nil && !errors.Is(err, probe.ErrUnavailable) {
+		tb.Fatalf("open the %v probe: %v", cfg.Backend, err)
+	}
+	testenv.Need(tb, cfg.Backend.String(), err)
+	tb.Cleanup(func() { p.Close() })
+	return p
+}
+
 func record(t *testing.T, b probe.Backend, cfg probe.Config) *recorder {
 	t.Helper()
 	cfg.Backend = b
-	p, err := probe.Open(cfg)
-	testenv.Need(t, b.String(), err)
-	t.Cleanup(func() { p.Close() })
+	p := openProbe(t, cfg)
 	if p.Backend != b {
 		t.Fatalf("backend %v, want %v", p.Backend, b)
 	}
@@ -188,9 +202,7 @@ func TestOpen(t *testing.T) {
 	testenv.Root(t)
 	for _, b := range backends {
 		t.Run(b.String(), func(t *testing.T) {
-			p, err := probe.Open(probe.Config{Backend: b, Stacks: true})
-			testenv.Need(t, b.String(), err)
-			defer p.Close()
+			p := openProbe(t, probe.Config{Backend: b, Stacks: true})
 			for _, s := range p.Skipped {
 				t.Errorf("skipped hook: %v", s)
 			}
