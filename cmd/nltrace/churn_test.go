@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/nltrace/nltrace/internal/churn"
-	"github.com/nltrace/nltrace/internal/testenv"
 	"github.com/nltrace/nltrace/internal/netns"
 	"github.com/nltrace/nltrace/internal/report"
+	"github.com/nltrace/nltrace/internal/testenv"
 )
 
 // mainArgsEnv makes the test binary run nltrace's main with these
@@ -118,7 +118,7 @@ func TestInjectAtCommandIsDeterministic(t *testing.T) {
 }
 
 func TestExecCountsClientFailures(t *testing.T) {
-	cmd := nltrace(t, "dump", "--churn", "--links", "20", "--dumps", "3", "--json", "--exec", "--",
+	cmd := nltrace(t, "dump", "--churn", "--links", "20", "--runs", "3", "--json", "--exec", "--",
 		"sh", "-c", `echo "failed to list links: interrupted system call" >&2; exit 1`)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()

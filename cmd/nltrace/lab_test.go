@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nltrace/nltrace/internal/testenv"
 	"github.com/nltrace/nltrace/internal/report"
+	"github.com/nltrace/nltrace/internal/testenv"
 )
 
 // labBinEnv names a directory of prebuilt lab clients (scripts/lab.sh build
@@ -51,7 +51,7 @@ func labClients(t *testing.T) string {
 // what nltrace saw of its runs.
 func runLab(t *testing.T, client string, args ...string) *report.ExecReport {
 	t.Helper()
-	nlArgs := []string{"dump", "--churn", "--links", fmt.Sprint(labLinks), "--dumps", "5", "--json", "--exec", "--", client}
+	nlArgs := []string{"dump", "--churn", "--links", fmt.Sprint(labLinks), "--runs", "5", "--json", "--exec", "--", client}
 	cmd := nltrace(t, append(nlArgs, args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

@@ -1,9 +1,11 @@
 // Command nltrace reproduces, measures and explains interrupted netlink
-// dumps (NLM_F_DUMP_INTR).
+// dumps (NLM_F_DUMP_INTR). It parses flags and prints; the work is done by
+// the internal/run library.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,10 +15,17 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// Exit statuses besides 0 and 1.
+const (
+	exitNoInterrupt = 3   // --expect-interrupts and nothing was reproduced
+	exitSignal      = 130 // stopped by SIGINT or SIGTERM, after cleaning up
+)
+
+// errSignal is the cause of the context when a signal stops nltrace.
+var errSignal = errors.New("signal")
+
 func main() {
-	// SIGINT and SIGTERM cancel the context: every command then removes
-	// what it created (namespaces, links, BPF links) before exiting.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 
@@ -30,15 +39,36 @@ func main() {
 		HideHelpCommand: true,
 	}
 	if err := app.RunContext(ctx, os.Args); err != nil {
-		fmt.Fprintf(os.Stderr, "nltrace: %v\n", err)
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintf(os.Stderr, "nltrace: %s\n", msg)
+		}
 		os.Exit(exitCode(err))
+	}
+}
+
+// signalContext is cancelled by SIGINT or SIGTERM, with the signal as its
+// cause: every command then removes what it created (namespaces, links,
+// BPF links) and says what stopped it.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if s, ok := <-sigs; ok {
+			cancel(fmt.Errorf("%w: %v", errSignal, s))
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		cancel(nil)
 	}
 }
 
 // exitCode lets a command choose its status (cli.Exit) and gives 1 to any
 // other error.
 func exitCode(err error) int {
-	if ec, ok := err.(cli.ExitCoder); ok {
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
 		return ec.ExitCode()
 	}
 	return 1

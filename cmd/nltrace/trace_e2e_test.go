@@ -12,7 +12,7 @@ import (
 // traced runs nltrace with --trace and the backend, and returns its
 // report's attribution; it skips (or fails, in the kernel matrix) when
 // the backend is unavailable here.
-func traced(t *testing.T, backend probe.Backend, args ...string) *correlate.Report {
+func traced(t *testing.T, backend probe.Backend, args ...string) *correlate.Attribution {
 	t.Helper()
 	// Probe availability first, without --trace, so that an unavailable
 	// backend skips instead of failing the command.

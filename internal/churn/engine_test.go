@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nltrace/nltrace/internal/testenv"
 	"github.com/nltrace/nltrace/internal/netns"
+	"github.com/nltrace/nltrace/internal/testenv"
 	"github.com/nltrace/nltrace/nlclient"
 )
 

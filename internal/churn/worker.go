@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/nltrace/nltrace/internal/panics"
 	"github.com/nltrace/nltrace/nlclient"
 )
 
@@ -18,8 +19,6 @@ func (e *Engine) Run(ctx context.Context) error {
 	if e.cfg.Mix.Empty() {
 		return errors.New("empty churn mix")
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	var p *pacer
 	if e.cfg.Rate > 0 {
 		p = &pacer{start: time.Now(), interval: time.Duration(float64(time.Second) / e.cfg.Rate)}
@@ -27,29 +26,15 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	e.started, e.stopped = time.Now(), time.Time{}
 	e.mu.Unlock()
-	var wg sync.WaitGroup
+	g, ctx := errgroup.WithContext(ctx)
 	for id := range e.cfg.Workers {
-		wg.Go(func() {
-			// A panic here would kill the process before the owner's
-			// deferred Close: turn it into an error the owner returns.
-			defer func() {
-				if p := recover(); p != nil {
-					cancel(fmt.Errorf("churn worker %d panicked: %v\n%s", id, p, debug.Stack()))
-				}
-			}()
-			if err := e.work(ctx, id, p); err != nil {
-				cancel(err)
-			}
-		})
+		g.Go(panics.Guard(fmt.Sprintf("churn worker %d", id), func() error { return e.work(ctx, id, p) }))
 	}
-	wg.Wait()
+	err := g.Wait()
 	e.mu.Lock()
 	e.stopped = time.Now()
 	e.mu.Unlock()
-	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
+	return err
 }
 
 // worker is one churner's state: each owns its own churn link, addresses

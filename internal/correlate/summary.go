@@ -9,8 +9,8 @@ import (
 	"github.com/nltrace/nltrace/probe"
 )
 
-// Summary is one kind's attribution figures.
-type Summary struct {
+// KindAttribution is one kind's attribution figures.
+type KindAttribution struct {
 	Kind        nlclient.Kind `json:"kind"`
 	Dumps       int           `json:"dumps"`
 	Interrupted int           `json:"interrupted"`
@@ -27,7 +27,7 @@ type Summary struct {
 
 // Share is the fraction of interrupted dumps explained (1 when none was
 // interrupted).
-func (s Summary) Share() float64 {
+func (s KindAttribution) Share() float64 {
 	if s.Interrupted == 0 {
 		return 1
 	}
@@ -53,13 +53,13 @@ func (c Culprit) String() string {
 
 // Summarize aggregates dumps per kind, in nlclient.Kinds order, keeping
 // the top culprits of each.
-func Summarize(dumps []*Dump, top int) []Summary {
-	byKind := map[nlclient.Kind]*Summary{}
+func Summarize(dumps []*Dump, top int) []KindAttribution {
+	byKind := map[nlclient.Kind]*KindAttribution{}
 	counts := map[nlclient.Kind]map[Culprit]int{}
 	for _, d := range dumps {
 		s := byKind[d.Kind]
 		if s == nil {
-			s = &Summary{Kind: d.Kind}
+			s = &KindAttribution{Kind: d.Kind}
 			byKind[d.Kind] = s
 			counts[d.Kind] = map[Culprit]int{}
 		}
@@ -89,7 +89,7 @@ func Summarize(dumps []*Dump, top int) []Summary {
 			}
 		}
 	}
-	var out []Summary
+	var out []KindAttribution
 	for _, k := range nlclient.Kinds {
 		s := byKind[k]
 		if s == nil {

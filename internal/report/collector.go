@@ -2,12 +2,13 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/nltrace/nltrace/nlclient"
 	"github.com/nltrace/nltrace/internal/repro"
+	"github.com/nltrace/nltrace/nlclient"
 )
 
 // Collector folds dumps and program runs into a Report as they come. It
@@ -24,16 +25,18 @@ type Collector struct {
 }
 
 type kindAcc struct {
-	dumps, interrupted, doneOnly int
-	flagged                      map[int]int
-	chunks, objects              summer
-	firstInterrupt               time.Duration
-	dumpsToFirst                 int
-	attempts                     []int // of dumps that reached a consistent result
-	gaveUp                       int
-	cons                         ConsistencyReport
-	consChecked                  bool
-	inject                       InjectReport
+	dumps, interrupted, doneOnly  int
+	flagged                       map[int]int
+	chunks, objects               summer
+	firstInterrupt                time.Duration
+	dumpsToFirst                  int
+	consistentAfter               []int // attempts of each dump that reached a consistent result
+	attempts, interruptedAttempts int
+	attemptTime                   time.Duration
+	gaveUp                        int
+	cons                          ConsistencyReport
+	consChecked                   bool
+	inject                        InjectReport
 }
 
 type execAcc struct {
@@ -55,6 +58,9 @@ func NewCollector(setup Setup, kinds []nlclient.Kind) *Collector {
 	return c
 }
 
+// Setup is what the run was asked to do.
+func (c *Collector) Setup() Setup { return c.setup }
+
 // Add records one dump.
 func (c *Collector) Add(d repro.Dump) {
 	c.mu.Lock()
@@ -67,6 +73,13 @@ func (c *Collector) Add(d repro.Dump) {
 	a.dumps++
 	a.chunks.add(len(d.Result.Chunks))
 	a.objects.add(len(d.Result.Objects))
+	for _, r := range append(slices.Clone(d.Result.Earlier), d.Result) {
+		a.attempts++
+		a.attemptTime += r.Duration
+		if r.Interrupted() {
+			a.interruptedAttempts++
+		}
+	}
 	if first.Interrupted() {
 		a.interrupted++
 		if first.FirstInterrupted > 0 {
@@ -82,7 +95,7 @@ func (c *Collector) Add(d repro.Dump) {
 		if d.Result.Interrupted() {
 			a.gaveUp++
 		} else {
-			a.attempts = append(a.attempts, d.Result.Attempt)
+			a.consistentAfter = append(a.consistentAfter, d.Result.Attempt)
 		}
 	}
 	if d.Consistency != nil {
@@ -138,12 +151,16 @@ func (c *Collector) AddExec(command []string, r repro.ExecRun) {
 func (c *Collector) Report(stable func(nlclient.Kind) int, expected func(nlclient.Kind) string) *Report {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r := &Report{Setup: c.setup, Elapsed: seconds(time.Since(c.start))}
+	r := &Report{Setup: c.setup, Elapsed: seconds(time.Since(c.start)), Kinds: []*KindReport{}}
 	for _, k := range c.kinds {
 		a := c.acc[k]
 		kr := &KindReport{
 			Kind: k, Dumps: a.dumps, Interrupted: a.interrupted, DoneOnly: a.doneOnly,
-			Flagged: positions(a.flagged), Chunks: a.chunks.summary(), Objects: a.objects.summary(),
+			Flagged: positions(a.flagged), Chunks: a.chunks.distribution(), Objects: a.objects.distribution(),
+			Attempts: a.attempts, InterruptedAttempts: a.interruptedAttempts,
+		}
+		if a.attempts > 0 {
+			kr.AttemptTime = seconds(a.attemptTime / time.Duration(a.attempts))
 		}
 		if stable != nil {
 			kr.Stable = stable(k)
@@ -156,7 +173,7 @@ func (c *Collector) Report(stable func(nlclient.Kind) int, expected func(nlclien
 			kr.FirstInterrupt, kr.DumpsToFirstInterrupt = &s, a.dumpsToFirst
 		}
 		if c.setup.Policy == nlclient.Retry {
-			att := sorted(a.attempts)
+			att := sorted(a.consistentAfter)
 			rr := &RetryReport{Consistent: len(att), GaveUp: a.gaveUp,
 				P50: Percentile(att, 50), P99: Percentile(att, 99)}
 			if len(att) > 0 {

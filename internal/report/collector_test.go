@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nltrace/nltrace/nlclient"
 	"github.com/nltrace/nltrace/internal/repro"
+	"github.com/nltrace/nltrace/nlclient"
 )
 
 // result fakes one dump attempt of n chunks, flagged on chunk flag (0: not

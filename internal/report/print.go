@@ -5,32 +5,24 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
+
+	"github.com/nltrace/nltrace/internal/correlate"
 )
 
-// WriteJSON writes the report as one JSON object.
+// WriteJSON writes the report as one JSON document.
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
 }
 
-// WriteText writes the report for people.
+// WriteText writes the report for people: what was asked, a table of the
+// dumps, then what each part of the run found.
 func (r *Report) WriteText(w io.Writer) error {
 	p := &printer{w: w}
-	s := r.Setup
-	p.f("nltrace dump: kernel %s, netns %s, %d %s links", s.Kernel, s.NetNS, s.Links, s.LinkKind)
-	if s.Addrs+s.Addrs6+s.Nexthops > 0 {
-		p.f(", %d IPv4 and %d IPv6 addresses, %d nexthops", s.Addrs, s.Addrs6, s.Nexthops)
-	}
-	p.f("\n%d dumpers, policy %v", s.Dumpers, s.Policy)
-	if s.Policy.String() == "retry" {
-		p.f(" (at most %d attempts)", s.Retries)
-	}
-	p.f(", %.1f s", r.Elapsed)
-	if r.Stopped != "" {
-		p.f(" (stopped early: %s)", r.Stopped)
-	}
-	p.f("\n")
+	p.setup(r)
+	p.table(r.Kinds)
 	for _, k := range r.Kinds {
 		p.kind(k)
 	}
@@ -40,8 +32,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Exec != nil {
 		p.exec(r.Exec)
 	}
-	if r.Trace != nil && p.err == nil {
-		p.err = r.Trace.WriteText(w)
+	if r.Trace != nil {
+		p.trace(r.Trace)
 	}
 	return p.err
 }
@@ -57,26 +49,68 @@ func (p *printer) f(format string, args ...any) {
 	}
 }
 
+func (p *printer) setup(r *Report) {
+	s := r.Setup
+	ns := s.NetNS
+	if ns == "" {
+		ns = "the current one"
+	}
+	p.f("nltrace dump: kernel %s, netns %s", s.Kernel, ns)
+	if s.OwnNamespace {
+		p.f(", %d %s links", s.Links, s.LinkKind)
+		if s.Addrs+s.Addrs6+s.Nexthops > 0 {
+			p.f(", %d IPv4 and %d IPv6 addresses, %d nexthops", s.Addrs, s.Addrs6, s.Nexthops)
+		}
+	}
+	p.f("\n%d dumpers, policy %v", s.Dumpers, s.Policy)
+	if s.Retries > 0 {
+		p.f(" (at most %d attempts)", s.Retries)
+	}
+	p.f(", %.1f s", r.Elapsed)
+	if r.Stopped != "" {
+		p.f(" (stopped early: %s)", r.Stopped)
+	}
+	p.f("\n")
+}
+
+// table is one line per kind: the figures every run has.
+func (p *printer) table(kinds []*KindReport) {
+	if len(kinds) == 0 || p.err != nil {
+		return
+	}
+	p.f("\n")
+	tw := tabwriter.NewWriter(p.w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "KIND\tDUMPS\tOBJECTS\tCHUNKS\tINTERRUPTED\tATTEMPTS\tTIME/ATTEMPT\t")
+	for _, k := range kinds {
+		if k.Dumps == 0 {
+			continue
+		}
+		share := 0.0
+		if k.Attempts > 0 {
+			share = 100 * float64(k.InterruptedAttempts) / float64(k.Attempts)
+		}
+		fmt.Fprintf(tw, "%v\t%d\t%.1f\t%.1f\t%d (%.1f%%)\t%d\t%.3f ms\t\n", k.Kind, k.Dumps, k.Objects.Mean, k.Chunks.Mean,
+			k.InterruptedAttempts, share, k.Attempts, 1000*k.AttemptTime)
+	}
+	p.err = tw.Flush()
+}
+
+// kind prints what the table cannot hold, for the kinds that have it.
 func (p *printer) kind(k *KindReport) {
+	if k.Dumps == 0 || k.Interrupted == 0 && k.Retry == nil && k.Consistency == nil && k.Inject == nil {
+		return
+	}
 	p.f("\n%v dumps", k.Kind)
 	if k.Stable > 0 {
 		p.f(" (%d stable objects)", k.Stable)
 	}
 	p.f("\n")
-	p.f("  dumps              %d\n", k.Dumps)
-	if k.Dumps == 0 {
-		return
-	}
-	p.f("  interrupted        %d (%.1f%%)\n", k.Interrupted, 100*k.InterruptedShare)
+	p.f("  interrupted        %d of %d (%.1f%%) on the first attempt\n", k.Interrupted, k.Dumps, 100*k.InterruptedShare)
 	if k.Interrupted > 0 {
 		p.f("  flag landed on     %s; NLMSG_DONE only: %d\n", positionList(k.Flagged, 8), k.DoneOnly)
 	}
-	p.f("  chunks per dump    %.1f (min %d, max %d)\n", k.Chunks.Mean, k.Chunks.Min, k.Chunks.Max)
-	p.f("  objects per dump   %.1f (min %d, max %d)\n", k.Objects.Mean, k.Objects.Min, k.Objects.Max)
 	if k.FirstInterrupt != nil {
 		p.f("  first interrupted  after %.3f s (dump %d)\n", *k.FirstInterrupt, k.DumpsToFirstInterrupt)
-	} else {
-		p.f("  first interrupted  never\n")
 	}
 	if rr := k.Retry; rr != nil {
 		p.f("  attempts           p50 %d, p99 %d, max %d (%d consistent, %d gave up)\n", rr.P50, rr.P99, rr.Max, rr.Consistent, rr.GaveUp)
@@ -113,8 +147,7 @@ func positionList(ps []Position, n int) string {
 			rest += pos.Dumps
 			continue
 		}
-		where := fmt.Sprintf("chunk %d", pos.Chunk)
-		parts = append(parts, fmt.Sprintf("%s x%d", where, pos.Dumps))
+		parts = append(parts, fmt.Sprintf("chunk %d x%d", pos.Chunk, pos.Dumps))
 	}
 	if rest > 0 {
 		parts = append(parts, fmt.Sprintf("others x%d", rest))
@@ -148,5 +181,32 @@ func (p *printer) exec(e *ExecReport) {
 	}
 	for _, s := range e.Symptoms {
 		p.f("  output %-45q %d\n", s.Label, s.Runs)
+	}
+}
+
+func (p *printer) trace(a *correlate.Attribution) {
+	if a.Unavailable != "" {
+		p.f("\nkernel attribution unavailable: %s\n", a.Unavailable)
+		return
+	}
+	p.f("\nkernel attribution (%s backend; %d events dropped)\n", a.Backend, a.Drops)
+	for _, s := range a.Kinds {
+		p.f("  %-8v %d interrupted, %d explained (%.1f%%); lost flags seen by the kernel %d", s.Kind, s.Interrupted, s.Explained, 100*s.Share(), s.Lost)
+		if s.Mismatched > 0 || s.Unmatched > 0 {
+			p.f("; %d dumps disagree with the kernel, %d without samples", s.Mismatched, s.Unmatched)
+		}
+		p.f("\n")
+		for _, c := range s.Culprits {
+			p.f("           %v\n", c)
+		}
+	}
+	if a.Drops > 0 {
+		p.f("  the ring buffer overflowed: %d events lost, some dumps may be unexplained\n", a.Drops)
+	}
+	for _, s := range a.Skipped {
+		p.f("  not observable on this kernel: %s (%s): %s\n", s.Lost, s.Symbol, s.Reason)
+	}
+	for _, e := range a.Errors {
+		p.f("  error: %s\n", e)
 	}
 }

@@ -10,34 +10,46 @@ import (
 	"github.com/nltrace/nltrace/nlclient"
 )
 
-// Report is one run. New sections (the tracer's attribution) are added as
-// new fields; readers of the JSON ignore what they do not know.
+// Report is one run of nltrace dump, in every mode: the caller's
+// namespace, a namespace of its own under churn or with an injected
+// change, with or without the user's program and kernel attribution. It is
+// the one document --json prints; docs/report.schema.json describes it and
+// a test keeps the two in step. New sections are added as new fields:
+// readers ignore what they do not know.
 type Report struct {
 	Setup
 	Elapsed float64 `json:"elapsed_s"`
-	// Stopped says why the run ended early ("signal"), empty when it ran
-	// its course.
+	// Stopped says why the run ended early (the signal's name), empty when
+	// it ran its course.
 	Stopped string        `json:"stopped,omitempty"`
-	Kinds   []*KindReport `json:"kinds,omitempty"`
+	Kinds   []*KindReport `json:"kinds"`
 	Churn   *ChurnReport  `json:"churn,omitempty"`
 	Exec    *ExecReport   `json:"exec,omitempty"`
-	// Trace is the kernel attribution (--trace), printed last.
-	Trace *correlate.Report `json:"trace,omitempty"`
+	// Trace is the kernel attribution, present when it was asked for.
+	Trace *correlate.Attribution `json:"trace,omitempty"`
 }
 
 // Setup is what the run was asked to do.
 type Setup struct {
-	Kernel   string          `json:"kernel"`
-	NetNS    string          `json:"netns"`
-	LinkKind string          `json:"link_kind"`
-	Links    int             `json:"links"`
-	Addrs    int             `json:"addrs,omitempty"`
-	Addrs6   int             `json:"addrs6,omitempty"`
-	Nexthops int             `json:"nexthops,omitempty"`
-	Policy   nlclient.Policy `json:"policy"`
-	Retries  int             `json:"retries,omitempty"`
-	Dumpers  int             `json:"dumpers"`
-	InjectAt int             `json:"inject_at,omitempty"`
+	Kernel string `json:"kernel"`
+	// NetNS is the namespace dumped: a namespace of the run's own
+	// (OwnNamespace), or the caller's ("" for the current one).
+	NetNS        string          `json:"netns"`
+	OwnNamespace bool            `json:"own_namespace"`
+	LinkKind     string          `json:"link_kind,omitempty"`
+	Links        int             `json:"links,omitempty"`
+	Addrs        int             `json:"addrs,omitempty"`
+	Addrs6       int             `json:"addrs6,omitempty"`
+	Nexthops     int             `json:"nexthops,omitempty"`
+	Kinds        []nlclient.Kind `json:"dump_kinds"`
+	Policy       nlclient.Policy `json:"policy"`
+	Retries      int             `json:"retries,omitempty"`
+	Dumpers      int             `json:"dumpers"`
+	// Dumps is the number of dumps of each kind asked for, Duration the
+	// time asked for (one of them is 0).
+	Dumps    int     `json:"dumps,omitempty"`
+	Duration float64 `json:"duration_s,omitempty"`
+	InjectAt int     `json:"inject_at,omitempty"`
 }
 
 // KindReport sums the dumps of one kind.
@@ -48,12 +60,18 @@ type KindReport struct {
 	// Interrupted counts dumps whose first attempt carried the flag.
 	Interrupted      int     `json:"interrupted"`
 	InterruptedShare float64 `json:"interrupted_share"`
-	// Flagged says on which chunk the flag first landed (Chunk 0: only on
-	// NLMSG_DONE), most frequent first.
-	Flagged  []Position `json:"flagged,omitempty"`
-	DoneOnly int        `json:"done_only"`
-	Chunks   Summary    `json:"chunks_per_dump"`
-	Objects  Summary    `json:"objects_per_dump"`
+	// Attempts counts every attempt, retries included, and
+	// InterruptedAttempts those that carried the flag.
+	Attempts            int `json:"attempts"`
+	InterruptedAttempts int `json:"interrupted_attempts"`
+	// AttemptTime is the mean time of one attempt.
+	AttemptTime float64 `json:"attempt_s"`
+	// Flagged says on which chunk the flag first landed, most frequent
+	// first; DoneOnly counts dumps flagged only on NLMSG_DONE.
+	Flagged  []Position   `json:"flagged,omitempty"`
+	DoneOnly int          `json:"done_only"`
+	Chunks   Distribution `json:"chunks_per_dump"`
+	Objects  Distribution `json:"objects_per_dump"`
 	// FirstInterrupt is the time from the first dump's start to the end of
 	// the first interrupted one, and how many dumps had ended by then.
 	FirstInterrupt        *float64           `json:"first_interrupt_s,omitempty"`
@@ -91,7 +109,8 @@ type ConsistencyReport struct {
 	Unflagged    int `json:"unflagged"`    // of those, dumps without the flag: undetectable
 	Missing      int `json:"missing"`      // stable objects missed, over all dumps
 	Repeated     int `json:"repeated"`     // objects returned twice, over all dumps
-	// Expected is what the kernel's version predicts.
+	// Expected is what the running kernel predicts, and what decided it
+	// (its BTF or its version).
 	Expected string `json:"expected,omitempty"`
 }
 
@@ -102,7 +121,7 @@ type InjectReport struct {
 	NotMade int `json:"not_made"` // dumps with no more than At chunks
 	Flagged int `json:"flagged"`  // made and flagged
 	// Lost counts dumps where the change was made and the dump did not
-	// show it: the kernel's lost window (notes/kernel.md).
+	// show it: the kernel's lost window (docs/kernel.md).
 	Lost int `json:"lost"`
 }
 

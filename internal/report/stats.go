@@ -5,8 +5,8 @@ import (
 	"slices"
 )
 
-// Summary describes a sample of counts.
-type Summary struct {
+// Distribution describes a sample of counts.
+type Distribution struct {
 	Min  int     `json:"min"`
 	Mean float64 `json:"mean"`
 	Max  int     `json:"max"`
@@ -27,11 +27,11 @@ func (s *summer) add(v int) {
 	s.sum += v
 }
 
-func (s *summer) summary() Summary {
+func (s *summer) distribution() Distribution {
 	if s.n == 0 {
-		return Summary{}
+		return Distribution{}
 	}
-	return Summary{Min: s.min, Mean: float64(s.sum) / float64(s.n), Max: s.max}
+	return Distribution{Min: s.min, Mean: float64(s.sum) / float64(s.n), Max: s.max}
 }
 
 // Percentile is the nearest-rank percentile p (0 < p <= 100) of a sorted

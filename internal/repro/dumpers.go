@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
-	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/nltrace/nltrace/internal/panics"
 	"github.com/nltrace/nltrace/nlclient"
 )
 
@@ -75,27 +76,12 @@ func Run(ctx context.Context, cfg Config, sink func(Dump)) error {
 	if cfg.InjectAt > 0 && cfg.Inject == nil {
 		return errors.New("inject-at without an injector")
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	claimed := make([]atomic.Int64, len(cfg.Kinds))
-	var wg sync.WaitGroup
+	g, ctx := errgroup.WithContext(ctx)
 	for id := range cfg.Dumpers {
-		wg.Go(func() {
-			defer func() {
-				if p := recover(); p != nil {
-					cancel(fmt.Errorf("dumper %d panicked: %v\n%s", id, p, debug.Stack()))
-				}
-			}()
-			if err := dumper(ctx, cfg, id, claimed, sink); err != nil {
-				cancel(err)
-			}
-		})
+		g.Go(panics.Guard(fmt.Sprintf("dumper %d", id), func() error { return dumper(ctx, cfg, id, claimed, sink) }))
 	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
+	return g.Wait()
 }
 
 func dumper(ctx context.Context, cfg Config, id int, claimed []atomic.Int64, sink func(Dump)) error {

@@ -11,10 +11,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nltrace/nltrace/internal/churn"
-	"github.com/nltrace/nltrace/internal/testenv"
-	"github.com/nltrace/nltrace/nlclient"
+	"github.com/nltrace/nltrace/internal/kernel"
 	"github.com/nltrace/nltrace/internal/report"
 	. "github.com/nltrace/nltrace/internal/repro"
+	"github.com/nltrace/nltrace/internal/testenv"
+	"github.com/nltrace/nltrace/nlclient"
 )
 
 // testLinks keeps the tests quick in the emulated kernel matrix while giving
@@ -132,7 +133,7 @@ func TestInjectAtFlagsTheSameChunk(t *testing.T) {
 					}
 				}
 			}
-			// notes/kernel.md: chunk K+1 is built before the change.
+			// docs/kernel.md: chunk K+1 is built before the change.
 			t.Logf("a change after chunk %d is flagged on chunk %d", k, want)
 			if want != k+2 {
 				t.Logf("not K+2 as measured on 6.1, 6.12 and 6.18")
@@ -191,8 +192,8 @@ func TestLenientCountsSilentInconsistencies(t *testing.T) {
 				c.Inconsistent, c.Missing, c.Repeated, c.Unflagged)
 			// Addresses are walked by position within their device on every
 			// kernel, so only devices have a prediction to hold the kernel to.
-			if byIndex, known := report.WalksByIndex(release); known && byIndex && tt.kind == nlclient.Link && c.Missing > 0 {
-				t.Errorf("kernel %s walks devices by ifindex, yet %d stable links were missed", release, c.Missing)
+			if k := kernel.Running(); k.Walk == kernel.WalkIndex && tt.kind == nlclient.Link && c.Missing > 0 {
+				t.Errorf("kernel %s walks devices by ifindex (%s), yet %d stable links were missed", release, k.WalkSource, c.Missing)
 			}
 		})
 	}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nltrace/nltrace/internal/churn"
+	"github.com/nltrace/nltrace/internal/run"
+	"github.com/nltrace/nltrace/nlclient"
+)
+
+// parse runs the dump command's flag parsing on args, then the library's
+// validation, as the command does before any work.
+func parse(t *testing.T, args ...string) (run.Config, output, error) {
+	t.Helper()
+	var cfg run.Config
+	var out output
+	var perr error
+	cmd := dumpCommand()
+	cmd.Action = func(c *cli.Context) error {
+		cfg, out, perr = parseDump(c)
+		if perr == nil {
+			perr = flagError(cfg.Validate())
+		}
+		return nil
+	}
+	app := &cli.App{Commands: []*cli.Command{cmd}, Writer: io.Discard, ErrWriter: io.Discard}
+	if err := app.Run(append([]string{"nltrace", "dump"}, args...)); err != nil {
+		return cfg, out, err
+	}
+	return cfg, out, perr
+}
+
+func TestParseDumpFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		check func(run.Config, output) bool
+		err   string // part of the error, "" for none
+	}{
+		// The caller's namespace, read-only.
+		{nil, func(c run.Config, _ output) bool {
+			return c.Namespace == nil && c.Dumps == 1 && c.Dumpers == 1 && c.Trace.Mode == run.TraceOff
+		}, ""},
+		{[]string{"--netns", "blue", "--duration", "2s", "--json-lines"}, func(c run.Config, o output) bool {
+			return c.Target.Path == "/run/netns/blue" && c.Dumps == 0 && c.Duration == 2*time.Second && o.jsonLines
+		}, ""},
+		{[]string{"--links", "5"}, nil, "--links applies only to a namespace of nltrace's own"},
+		{[]string{"--trace"}, nil, "--trace applies only"},
+		{[]string{"stray"}, nil, "unexpected arguments"},
+		{[]string{"--dumpers", "-1"}, nil, "--dumpers -1: want 1 or more"},
+		{[]string{"--dumps", "5", "--duration", "1s"}, nil, "not both"},
+		{[]string{"--json", "--json-lines"}, nil, "not both"},
+		{[]string{"--retries", "0"}, nil, "--retries 0"},
+		{[]string{"--kind", "bogus"}, nil, "--kind"},
+		// A namespace of nltrace's own.
+		{[]string{"--churn"}, func(c run.Config, _ output) bool {
+			n := c.Namespace
+			return n.Mix == churn.Mix{churn.LinkOps: 1} && c.Duration == 10*time.Second && c.Dumps == 0 &&
+				c.Dumpers == 1 && n.Links == 1000 && n.Addrs == 0 && c.Trace.Mode == run.TraceIfAvailable
+		}, ""},
+		{[]string{"--churn=link=3,netns=1", "-k", "link,addr4"}, func(c run.Config, _ output) bool {
+			return c.Namespace.Mix == churn.Mix{churn.LinkOps: 3, churn.NetnsOps: 1} && c.Namespace.Addrs == 1000
+		}, ""},
+		{[]string{"--churn", "-k", "addr6,nexthop", "--addrs6", "5"}, func(c run.Config, _ output) bool {
+			n := c.Namespace
+			return n.Mix == churn.Mix{churn.Addr6Ops: 1, churn.NexthopOps: 1} && n.Addrs6 == 5 && n.Nexthops == 1000
+		}, ""},
+		{[]string{"--inject-at", "3"}, func(c run.Config, _ output) bool {
+			return c.InjectAt == 3 && c.Namespace.Mix.Empty() && c.Dumps == 10 && c.Duration == 0
+		}, ""},
+		{[]string{"--churn", "--exec", "--", "client", "-v"}, func(c run.Config, _ output) bool {
+			return c.Dumpers == 0 && strings.Join(c.Exec.Command, " ") == "client -v" && c.Duration == 10*time.Second
+		}, ""},
+		{[]string{"--churn", "--runs", "3", "--exec", "--", "client"}, func(c run.Config, _ output) bool {
+			return c.Exec.Runs == 3 && c.Duration == 0
+		}, ""},
+		{[]string{"--churn", "--dumpers", "2", "--exec", "--", "client"}, func(c run.Config, _ output) bool { return c.Dumpers == 2 }, ""},
+		{[]string{"--churn", "--trace=false"}, func(c run.Config, _ output) bool { return c.Trace.Mode == run.TraceOff }, ""},
+		{[]string{"--churn", "--trace", "--backend", "kprobe"}, func(c run.Config, _ output) bool {
+			return c.Trace.Mode == run.TraceRequired && c.Trace.Backend.String() == "kprobe"
+		}, ""},
+		{[]string{"--churn=bogus"}, nil, "unknown operation"},
+		{[]string{"--inject-at", "3", "--churn"}, nil, "background"},
+		{[]string{"--inject-at", "3", "--dumpers", "2"}, nil, "--dumpers 2: want 1 with --inject-at"},
+		{[]string{"--inject-at", "0"}, nil, "--inject-at 0: want a chunk number"},
+		{[]string{"--inject-at", "-1"}, nil, "--inject-at -1: want a chunk number"},
+		{[]string{"--churn", "--exec"}, nil, "needs a command"},
+		{[]string{"--churn", "--netns", "x"}, nil, "--netns"},
+		{[]string{"--churn", "--links", "0"}, nil, "--links 0: want 1 to 1048576"},
+		{[]string{"--churn", "--links", "-1"}, nil, "--links -1: want 1 to 1048576"},
+		{[]string{"--churn", "--addrs", "-1"}, nil, "--addrs -1: want 0 to 1048576"},
+		{[]string{"--churn", "--churn-workers", "0"}, nil, "--churn-workers 0"},
+		{[]string{"--churn", "--churn-rate", "-1"}, nil, "--churn-rate -1"},
+		{[]string{"--churn", "--dumps", "5", "--duration", "1s"}, nil, "not both"},
+		{[]string{"--churn", "--exec-timeout", "-1s", "--exec", "--", "x"}, nil, "--exec-timeout -1s"},
+		{[]string{"--churn", "--runs", "-1", "--exec", "--", "x"}, nil, "--runs -1"},
+		{[]string{"--churn", "--dumps", "3", "--exec", "--", "x"}, nil, "--dumps 3: want 0 without dumpers"},
+		{[]string{"--churn", "--backend", "bogus"}, nil, "--backend"},
+		{[]string{"--churn", "stray"}, nil, "unexpected arguments"},
+	} {
+		cfg, out, err := parse(t, tc.args...)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q: error %v, want one containing %q", tc.args, err, tc.err)
+		case tc.err == "" && err != nil:
+			t.Errorf("%q: %v", tc.args, err)
+		case tc.err == "" && !tc.check(cfg, out):
+			t.Errorf("%q: config %+v, namespace %+v", tc.args, cfg, cfg.Namespace)
+		}
+	}
+}
+
+// TestFlagErrorNamesFlags checks that every field the library can reject
+// has a flag name: a new field without one would reach the user in Go's
+// words.
+func TestFlagErrorNamesFlags(t *testing.T) {
+	cfg := run.Config{
+		Kinds: nil, Dumpers: -1, Dumps: -1, Duration: -1, InjectAt: -1,
+		Options:   nlclient.Options{Policy: nlclient.Retry},
+		Namespace: &churn.Config{Links: -1, Addrs: -1, Addrs6: -1, Nexthops: -1, Workers: -1, Rate: -1},
+		Exec:      &run.Exec{Timeout: -1, Runs: -1},
+		Target:    nlclient.Target{PID: 1},
+	}
+	err := flagError(cfg.Validate())
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if !strings.HasPrefix(line, "--") {
+			t.Errorf("error line %q does not start with a flag", line)
+		}
+	}
+}

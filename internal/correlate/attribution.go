@@ -1,0 +1,70 @@
+package correlate
+
+import (
+	"sync"
+
+	"github.com/nltrace/nltrace/nlclient"
+	"github.com/nltrace/nltrace/probe"
+)
+
+// Attribution is the kernel's explanation of a run's dumps. Package
+// report renders it.
+type Attribution struct {
+	// Unavailable says why there is no attribution (the rest is empty).
+	Unavailable string            `json:"unavailable,omitempty"`
+	Backend     string            `json:"backend,omitempty"`
+	Skipped     []probe.Skipped   `json:"skipped,omitempty"`
+	Drops       uint64            `json:"ring_buffer_drops"`
+	Errors      []string          `json:"errors,omitempty"`
+	Kinds       []KindAttribution `json:"kinds,omitempty"`
+	// Dumps holds every interrupted dump, and every dump the kernel
+	// disagrees with, with its explanation.
+	Dumps []*Dump `json:"dumps,omitempty"`
+}
+
+// NewAttribution summarizes joined dumps, keeping the top culprits of each
+// kind and the dumps worth reading one by one.
+func NewAttribution(dumps []*Dump, top int) *Attribution {
+	a := &Attribution{Kinds: Summarize(dumps, top)}
+	for _, d := range dumps {
+		if d.Interrupted() || len(d.Mismatches) > 0 || d.Missing != "" {
+			a.Dumps = append(a.Dumps, d)
+		}
+	}
+	return a
+}
+
+// Collector gathers the probe's events and the dumpers' results of one run
+// for Join. Its methods may be called from several goroutines.
+type Collector struct {
+	mu      sync.Mutex
+	results []*nlclient.Result
+	samples []*probe.Sample
+	writers []*probe.Writer
+}
+
+// Event keeps a probe event (*probe.Sample or *probe.Writer).
+func (c *Collector) Event(ev any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch e := ev.(type) {
+	case *probe.Sample:
+		c.samples = append(c.samples, e)
+	case *probe.Writer:
+		c.writers = append(c.writers, e)
+	}
+}
+
+// Result keeps one dump's result (its earlier attempts come with it).
+func (c *Collector) Result(r *nlclient.Result) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.results = append(c.results, r)
+}
+
+// Join joins what was collected so far.
+func (c *Collector) Join() []*Dump {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Join(c.results, c.samples, c.writers)
+}

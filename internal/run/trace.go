@@ -1,0 +1,110 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/nltrace/nltrace/internal/correlate"
+	"github.com/nltrace/nltrace/internal/netns"
+	"github.com/nltrace/nltrace/nlclient"
+	"github.com/nltrace/nltrace/probe"
+)
+
+// topCulprits is how many culprits each kind's attribution names.
+const topCulprits = 5
+
+// tracer records the kernel's view of a run's dumps and joins it to what
+// the dumpers saw.
+type tracer struct {
+	p    *probe.Probe
+	coll correlate.Collector
+	stop context.CancelFunc
+	done chan error
+	// unavailable says why there is no kernel attribution.
+	unavailable string
+}
+
+// startTrace attaches the probe to the namespace at nsPath. When tracing
+// is not required and the kernel refuses it, the run goes on and the
+// report says why it has no kernel attribution.
+func startTrace(cfg Trace, nsPath string) (*tracer, error) {
+	t := &tracer{}
+	if cfg.Mode == TraceOff {
+		return t, nil
+	}
+	inode, err := namespaceInode(nsPath)
+	if err == nil {
+		t.p, err = probe.Open(probe.Config{Backend: cfg.Backend, NetNS: inode, Stacks: cfg.Stacks})
+	}
+	if err != nil {
+		if cfg.Mode == TraceRequired || !errors.Is(err, probe.ErrUnavailable) {
+			return nil, fmt.Errorf("kernel attribution: %w", err)
+		}
+		t.unavailable = err.Error()
+		slog.Warn("kernel attribution unavailable, continuing without it", "reason", err)
+		return t, nil
+	}
+	if len(t.p.Skipped) > 0 {
+		slog.Warn("kernel functions not traceable here; the report says what is missing", "skipped", len(t.p.Skipped))
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	t.stop, t.done = stop, make(chan error, 1)
+	go func() { t.done <- t.p.Run(ctx, t.coll.Event) }()
+	return t, nil
+}
+
+func namespaceInode(path string) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("open namespace: %w", err)
+	}
+	defer f.Close()
+	return netns.Inode(f)
+}
+
+// add keeps a dump's result for the join.
+func (t *tracer) add(r *nlclient.Result) {
+	if t.p != nil && r != nil {
+		t.coll.Result(r)
+	}
+}
+
+// finish drains the probe, detaches it and explains the dumps; nil when
+// tracing was off.
+func (t *tracer) finish() *correlate.Attribution {
+	if t.p == nil {
+		if t.unavailable == "" {
+			return nil
+		}
+		return &correlate.Attribution{Unavailable: t.unavailable}
+	}
+	t.stop()
+	runErr := <-t.done
+	a := correlate.NewAttribution(t.coll.Join(), topCulprits)
+	a.Backend, a.Skipped = t.p.Backend.String(), t.p.Skipped
+	var err error
+	if a.Drops, err = t.p.Drops(); err != nil {
+		a.Errors = append(a.Errors, err.Error())
+	}
+	if runErr != nil {
+		a.Errors = append(a.Errors, runErr.Error())
+	}
+	if err := t.p.Close(); err != nil {
+		a.Errors = append(a.Errors, fmt.Sprintf("detach: %v", err))
+	}
+	t.p = nil
+	return a
+}
+
+// close detaches the probe if finish was not reached.
+func (t *tracer) close() {
+	if t.p != nil {
+		t.stop()
+		<-t.done
+		t.p.Close()
+		t.p = nil
+	}
+}
