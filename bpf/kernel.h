@@ -52,10 +52,22 @@ enum {
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
+/* What bpf_tracing.h reads a kprobe's arguments from, per architecture
+ * (bpf2go defines __TARGET_ARCH_*; kprobe programs need one). */
+#if defined(__TARGET_ARCH_x86)
 struct pt_regs {
 	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8;
 	unsigned long ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
 };
+#elif defined(__TARGET_ARCH_arm64)
+struct pt_regs;
+struct user_pt_regs {
+	__u64 regs[31];
+	__u64 sp;
+	__u64 pc;
+	__u64 pstate;
+};
+#endif
 
 struct ns_common {
 	unsigned int inum;
@@ -161,11 +173,19 @@ struct inet6_ifaddr {
 	struct inet6_dev *idev;
 };
 
+/* arm64 (THREAD_INFO_IN_TASK) keeps the preempt count here; x86's
+ * thread_info has no such field. On arm64 it is a u64 whose low half, first
+ * in little-endian memory, is the count. */
+struct thread_info {
+	__u64 preempt_count;
+};
+
 struct task_struct {
+	struct thread_info thread_info;
 	unsigned int flags;
 };
 
-/* x86 6.2+: the per-CPU preempt count lives in pcpu_hot. */
+/* x86 6.2 to 6.14: the per-CPU preempt count lives in pcpu_hot. */
 struct pcpu_hot {
 	int preempt_count;
 };

@@ -39,18 +39,18 @@ const struct writer_event *unused_writer_event __attribute__((unused));
 const enum writer_op *unused_writer_op __attribute__((unused));
 const enum context *unused_context __attribute__((unused));
 
-/* Per-CPU variables, by address from kallsyms (weak: absent is fine). */
-extern void __per_cpu_offset __ksym __weak;
-extern void pcpu_hot __ksym __weak;        /* x86, 6.2+ */
-extern void __preempt_count __ksym __weak; /* x86, before 6.2 */
-
 #define SOFTIRQ_OFFSET 0x100
 #define HARDIRQ_NMI_MASK 0xff0000
 
-/* Whether the writer runs in an interrupt (IPv6 router advertisements are
- * processed in softirq): current is then whatever task was interrupted.
- * Read from this CPU's preempt count. */
-static __always_inline __u8 irq_context(void)
+#if defined(__TARGET_ARCH_x86)
+/* x86 keeps the preempt count per CPU: in pcpu_hot from 6.2 (this
+ * machine's 6.18 has none again), in __preempt_count otherwise. Found by
+ * address from kallsyms; weak, so that an absent one reads as 0. */
+extern void __per_cpu_offset __ksym __weak;
+extern void pcpu_hot __ksym __weak;
+extern void __preempt_count __ksym __weak;
+
+static __always_inline long read_preempt_count(int *count)
 {
 	__u64 base = (__u64)&__per_cpu_offset;
 	__u64 var = 0;
@@ -59,12 +59,36 @@ static __always_inline __u8 irq_context(void)
 	else
 		var = (__u64)&__preempt_count;
 	if (!base || !var)
-		return CONTEXT_UNKNOWN;
+		return -1;
 	__u64 off = 0;
-	int count = 0;
 	__u32 cpu = bpf_get_smp_processor_id();
-	if (bpf_probe_read_kernel(&off, sizeof(off), (void *)(base + cpu * sizeof(__u64))) ||
-	    bpf_probe_read_kernel(&count, sizeof(count), (void *)(off + var)))
+	if (bpf_probe_read_kernel(&off, sizeof(off), (void *)(base + cpu * sizeof(__u64))))
+		return -1;
+	return bpf_probe_read_kernel(count, sizeof(*count), (void *)(off + var));
+}
+#elif defined(__TARGET_ARCH_arm64)
+/* arm64 keeps it in the task (THREAD_INFO_IN_TASK), and an interrupt runs
+ * on the interrupted task's count. Its low half is read: little-endian. */
+static __always_inline long read_preempt_count(int *count)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	if (!bpf_core_field_exists(task->thread_info.preempt_count))
+		return -1;
+	return bpf_core_read(count, sizeof(*count), &task->thread_info.preempt_count);
+}
+#else
+static __always_inline long read_preempt_count(int *count)
+{
+	return -1;
+}
+#endif
+
+/* Whether the writer runs in an interrupt (IPv6 router advertisements are
+ * processed in softirq): current is then whatever task was interrupted. */
+static __always_inline __u8 irq_context(void)
+{
+	int count = 0;
+	if (read_preempt_count(&count))
 		return CONTEXT_UNKNOWN;
 	if (count & HARDIRQ_NMI_MASK)
 		return CONTEXT_HARDIRQ;

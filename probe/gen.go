@@ -4,5 +4,5 @@ package probe
 // reproduce the committed objects byte for byte. -nostdinc keeps the distribution's libbpf
 // headers out: only the vendored ones in bpf/include (scripts/update-libbpf-headers.sh) count.
 // One object per side (see bpf/common.h); each side's event types come from its own object.
-//go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror -nostdinc" -target amd64 -type chunk_event -type event_type -type counter_id dump ../bpf/dump.c -- -I../bpf/include -I../bpf
-//go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror -nostdinc" -target amd64 -type writer_event -type writer_op -type context writer ../bpf/writer.c -- -I../bpf/include -I../bpf
+//go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror -nostdinc" -target amd64,arm64 -type chunk_event -type event_type -type counter_id dump ../bpf/dump.c -- -I../bpf/include -I../bpf
+//go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror -nostdinc" -target amd64,arm64 -type writer_event -type writer_op -type context writer ../bpf/writer.c -- -I../bpf/include -I../bpf
