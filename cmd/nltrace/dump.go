@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -88,8 +87,8 @@ func runDump(c *cli.Context, cfg run.Config, out output) error {
 	rep, err := run.Run(c.Context, cfg, hooks)
 	clearStatus(os.Stderr)
 	if rep == nil {
-		if errors.Is(context.Cause(c.Context), errSignal) {
-			return cli.Exit(fmt.Sprintf("nltrace: %v", err), exitSignal)
+		if c.Context.Err() != nil {
+			return cli.Exit(err.Error(), exitSignal)
 		}
 		return flagError(err)
 	}
@@ -102,7 +101,7 @@ func runDump(c *cli.Context, cfg run.Config, out output) error {
 	case rep.Stopped != "":
 		return cli.Exit("", exitSignal)
 	case out.expect && !rep.AnyInterrupted():
-		return cli.Exit("nltrace: no interrupted dump reproduced (--expect-interrupts)", exitNoInterrupt)
+		return cli.Exit("no interrupted dump reproduced (--expect-interrupts)", exitNoInterrupt)
 	}
 	return nil
 }

@@ -21,11 +21,11 @@ const (
 	exitSignal      = 130 // stopped by SIGINT or SIGTERM, after cleaning up
 )
 
-// errSignal is the cause of the context when a signal stops nltrace.
-var errSignal = errors.New("signal")
-
 func main() {
-	ctx, stop := signalContext()
+	// SIGINT and SIGTERM cancel the context, with the signal as its cause:
+	// every command then removes what it created (namespaces, links, BPF
+	// links) and says what stopped it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 
@@ -43,24 +43,6 @@ func main() {
 			fmt.Fprintf(os.Stderr, "nltrace: %s\n", msg)
 		}
 		os.Exit(exitCode(err))
-	}
-}
-
-// signalContext is cancelled by SIGINT or SIGTERM, with the signal as its
-// cause: every command then removes what it created (namespaces, links,
-// BPF links) and says what stopped it.
-func signalContext() (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		if s, ok := <-sigs; ok {
-			cancel(fmt.Errorf("%w: %v", errSignal, s))
-		}
-	}()
-	return ctx, func() {
-		signal.Stop(sigs)
-		cancel(nil)
 	}
 }
 
