@@ -72,13 +72,13 @@ func TestParseDumpFlags(t *testing.T) {
 		{[]string{"--inject-at", "3"}, func(c run.Config, _ output) bool {
 			return c.InjectAt == 3 && c.Namespace.Mix.Empty() && c.Dumps == 10 && c.Duration == 0
 		}, ""},
-		{[]string{"--churn", "--exec", "--", "client", "-v"}, func(c run.Config, _ output) bool {
-			return c.Dumpers == 0 && strings.Join(c.Exec.Command, " ") == "client -v" && c.Duration == 10*time.Second
+		{[]string{"--churn", "--exec", "--", "true", "-v"}, func(c run.Config, _ output) bool {
+			return c.Dumpers == 0 && strings.Join(c.Exec.Command, " ") == "true -v" && c.Duration == 10*time.Second
 		}, ""},
-		{[]string{"--churn", "--runs", "3", "--exec", "--", "client"}, func(c run.Config, _ output) bool {
+		{[]string{"--churn", "--runs", "3", "--exec", "--", "true"}, func(c run.Config, _ output) bool {
 			return c.Exec.Runs == 3 && c.Duration == 0
 		}, ""},
-		{[]string{"--churn", "--dumpers", "2", "--exec", "--", "client"}, func(c run.Config, _ output) bool { return c.Dumpers == 2 }, ""},
+		{[]string{"--churn", "--dumpers", "2", "--exec", "--", "true"}, func(c run.Config, _ output) bool { return c.Dumpers == 2 }, ""},
 		{[]string{"--churn", "--trace=false"}, func(c run.Config, _ output) bool { return c.Trace.Mode == run.TraceOff }, ""},
 		{[]string{"--churn", "--trace", "--backend", "kprobe"}, func(c run.Config, _ output) bool {
 			return c.Trace.Mode == run.TraceRequired && c.Trace.Backend.String() == "kprobe"
@@ -100,6 +100,7 @@ func TestParseDumpFlags(t *testing.T) {
 		{[]string{"--churn", "--runs", "-1", "--exec", "--", "x"}, nil, "--runs -1"},
 		{[]string{"--churn", "--dumps", "3", "--exec", "--", "x"}, nil, "--dumps 3: want 0 without dumpers"},
 		{[]string{"--churn", "--backend", "bogus"}, nil, "--backend"},
+		{[]string{"--churn", "--exec", "--", "/nonexistent/client"}, nil, "--exec /nonexistent/client: want a program that exists"},
 		{[]string{"--churn", "stray"}, nil, "unexpected arguments"},
 	} {
 		cfg, out, err := parse(t, tc.args...)

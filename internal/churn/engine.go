@@ -52,7 +52,7 @@ type Engine struct {
 // The caller must Close the engine, also after a panic: defer it right away.
 func Start(ctx context.Context, cfg Config) (e *Engine, err error) {
 	if cfg.Links < 1 {
-		return nil, fmt.Errorf("--links %d: want at least 1 (addresses and churn need a device)", cfg.Links)
+		return nil, fmt.Errorf("links %d: want at least 1 (addresses and churn need a device)", cfg.Links)
 	}
 	if cfg.Workers < 1 {
 		cfg.Workers = 1

@@ -93,7 +93,7 @@ func (e *Engine) resolveKind() error {
 	}
 	if err := addStable(e.ctl, e.kind, 0); err != nil {
 		if unknownKind(err) {
-			return fmt.Errorf("%w: this kernel has no %q links (load its module, or pass --link-kind veth)", err, e.kind)
+			return fmt.Errorf("%w: this kernel has no %q links (load its module, or choose veth links)", err, e.kind)
 		}
 		return err
 	}

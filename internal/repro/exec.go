@@ -62,10 +62,10 @@ func (r ExecRun) Status() string {
 // is an error; its failures are results.
 func RunExec(ctx context.Context, cfg ExecConfig, sink func(ExecRun)) error {
 	if len(cfg.Command) == 0 {
-		return errors.New("--exec needs a command after --: nltrace dump --churn --exec -- CMD ARGS...")
+		return errors.New("no program to run")
 	}
 	if _, err := exec.LookPath(cfg.Command[0]); err != nil {
-		return fmt.Errorf("--exec: %w", err)
+		return fmt.Errorf("program to run: %w", err)
 	}
 	for n := 0; cfg.Runs == 0 || n < cfg.Runs; n++ {
 		r, err := runOnce(ctx, cfg)
@@ -97,7 +97,7 @@ func runOnce(ctx context.Context, cfg ExecConfig) (ExecRun, error) {
 	cmd.WaitDelay = time.Second
 	r := ExecRun{Start: time.Now()}
 	if err := startIn(cfg.NetNS, cmd); err != nil {
-		return r, fmt.Errorf("--exec: start %s: %w", cfg.Command[0], err)
+		return r, fmt.Errorf("start %s: %w", cfg.Command[0], err)
 	}
 	err := cmd.Wait()
 	r.Duration = time.Since(r.Start)
@@ -108,7 +108,7 @@ func runOnce(ctx context.Context, cfg ExecConfig) (ExecRun, error) {
 	r.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) && !r.TimedOut && !errors.Is(err, exec.ErrWaitDelay) {
-		return r, fmt.Errorf("--exec: wait for %s: %w", cfg.Command[0], err)
+		return r, fmt.Errorf("wait for %s: %w", cfg.Command[0], err)
 	}
 	r.Symptoms = Match(out.String())
 	return r, nil

@@ -3,6 +3,7 @@ package run
 import (
 	"errors"
 	"fmt"
+	"os/exec"
 	"time"
 
 	"github.com/nltrace/nltrace/internal/churn"
@@ -125,6 +126,8 @@ func (c *Config) Validate() error {
 	if e := c.Exec; e != nil {
 		if len(e.Command) == 0 {
 			add(bad("Exec.Command", "[]", "want a program to run"))
+		} else if _, err := exec.LookPath(e.Command[0]); err != nil {
+			add(bad("Exec.Command", e.Command[0], "want a program that exists and is executable"))
 		}
 		if e.Timeout < 0 {
 			add(bad("Exec.Timeout", e.Timeout, "want a positive duration, or 0 for none"))

@@ -27,6 +27,7 @@ func TestValidateRejectsBeforeWork(t *testing.T) {
 		{"no dumpers, no program", Config{Kinds: []nlclient.Kind{nlclient.Link}, Dumps: 1}, "Dumpers"},
 		{"endless dumps", Config{Kinds: []nlclient.Kind{nlclient.Link}, Dumpers: 1}, "Dumps"},
 		{"endless program", Config{Namespace: ns, Exec: &Exec{Command: []string{"true"}}}, "Exec.Runs"},
+		{"missing program", Config{Namespace: ns, Exec: &Exec{Command: []string{"/nonexistent/client"}, Runs: 1}}, "Exec.Command"},
 		{"program on the host", Config{Exec: &Exec{Command: []string{"true"}, Runs: 1}}, "Exec"},
 		{"injection on the host", Config{Kinds: []nlclient.Kind{nlclient.Link}, Dumpers: 1, Dumps: 1, InjectAt: 2}, "InjectAt"},
 		{"injection with churn", Config{Kinds: []nlclient.Kind{nlclient.Link}, Dumpers: 1, Dumps: 1, InjectAt: 2, Namespace: ns}, "Namespace.Mix"},
