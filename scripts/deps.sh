@@ -5,20 +5,37 @@ set -euo pipefail
 
 packages=(
 	clang-19 llvm-19 libbpf-dev  # make generate (bpf2go)
-	qemu-system-x86 busybox-static cpio xz-utils  # the kernel matrix
+	qemu-system-x86 qemu-system-arm busybox-static cpio xz-utils  # the kernel matrix
 	iproute2  # baselines of benchmarks and the client lab
 )
+# The kernel matrix's arm64 guest downloads its kernel and busybox from
+# apt's arm64 lists (apt-get download, not installed): dpkg must know the
+# architecture and apt must have fetched its lists.
+foreign_arches=(arm64)
 
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+new_arches=()
+lists_missing=()
+for a in "${foreign_arches[@]}"; do
+	dpkg --print-foreign-architectures | grep -qx "$a" || new_arches+=("$a")
+	compgen -G "/var/lib/apt/lists/*_binary-${a}_Packages*" >/dev/null || lists_missing+=("$a")
+done
+[ ${#missing[@]} -eq 0 ] && [ ${#new_arches[@]} -eq 0 ] && [ ${#lists_missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: missing packages ${missing[*]}; run as root (sudo make deps)" >&2
+	what="${missing[*]} ${new_arches[*]/#/architecture } ${lists_missing[*]/#/apt lists of }"
+	echo "deps: missing $(echo $what); run as root (sudo make deps)" >&2
 	exit 1
 fi
-echo "deps: installing ${missing[*]}" >&2
+for a in "${new_arches[@]}"; do
+	echo "deps: adding dpkg architecture $a" >&2
+	dpkg --add-architecture "$a"
+done
+echo "deps: apt-get update" >&2
 apt-get update -qq
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}" >&2
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
