@@ -14,17 +14,18 @@ import (
 	"time"
 )
 
-// qemuArgs is the command line that worked here without KVM (notes/vm.md).
+// qemuArgs is the command line that worked here without KVM (docs/vm.md).
 // panic=-1 and -no-reboot turn a guest panic into a QEMU exit instead of a
 // hang until the timeout.
-func qemuArgs(vmlinuz, initrd string, shell bool) []string {
-	cmdline := "console=ttyS0 panic=-1 quiet"
+func qemuArgs(a arch, vmlinuz, initrd string, shell bool) []string {
+	cmdline := "console=" + a.Console + " panic=-1 quiet"
 	if shell {
 		cmdline += " vmtest.shell"
 	}
-	return []string{"-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1G",
+	args := append([]string{}, a.Machine...)
+	return append(args, "-accel", "tcg", "-cpu", "max", "-smp", "1",
 		"-kernel", vmlinuz, "-initrd", initrd, "-append", cmdline,
-		"-nographic", "-no-reboot", "-nic", "none"}
+		"-nographic", "-no-reboot", "-nic", "none")
 }
 
 // bootResult is what the host learned from one guest.
@@ -38,7 +39,7 @@ type bootResult struct {
 
 // boot runs one guest to completion, keeping its serial console in logPath.
 // The guest's verdict comes from the log, never from QEMU's exit code.
-func boot(ctx context.Context, vmlinuz, initrd, logPath string, timeout time.Duration, runID string, stream io.Writer) (*bootResult, error) {
+func boot(ctx context.Context, k *kernel, initrd, logPath string, timeout time.Duration, runID string, stream io.Writer) (*bootResult, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("serial log: %w", err)
@@ -46,7 +47,8 @@ func boot(ctx context.Context, vmlinuz, initrd, logPath string, timeout time.Dur
 	defer logf.Close()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", qemuArgs(vmlinuz, initrd, false)...)
+	a := arches[k.Guest.Arch]
+	cmd := exec.CommandContext(ctx, a.Qemu, qemuArgs(a, k.Vmlinuz, initrd, false)...)
 	cmd.WaitDelay = 5 * time.Second
 	var out io.Writer = logf
 	if stream != nil {
@@ -72,8 +74,9 @@ func boot(ctx context.Context, vmlinuz, initrd, logPath string, timeout time.Dur
 }
 
 // shell boots with stdin attached; QEMU's Ctrl-A x quits.
-func shell(ctx context.Context, vmlinuz, initrd string) error {
-	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", qemuArgs(vmlinuz, initrd, true)...)
+func shell(ctx context.Context, k *kernel, initrd string) error {
+	a := arches[k.Guest.Arch]
+	cmd := exec.CommandContext(ctx, a.Qemu, qemuArgs(a, k.Vmlinuz, initrd, true)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	return cmd.Run()
 }

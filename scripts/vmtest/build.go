@@ -88,30 +88,50 @@ func listPackages(root string, patterns []string, progress io.Writer) ([]testPkg
 	return pkgs, nil
 }
 
-// buildAll compiles static test binaries (the guest has no libc) and the
-// nltrace command when the tree has one. It returns the nltrace binary's
-// path ("" when there is none) and why it did not build. A package that
-// does not compile gets its BuildErr and the others still run.
-func buildAll(root, outDir string, pkgs []testPkg, progress io.Writer) (string, error) {
-	for i := range pkgs {
-		p := &pkgs[i]
+// archBuild is what the guests of one architecture run: their packages'
+// test binaries and, when they test ./cmd/nltrace, the command itself
+// (NLTRACE_BIN).
+type archBuild struct {
+	Arch       string
+	Pkgs       []testPkg
+	Nltrace    string // "" when not built
+	NltraceErr error  // why ./cmd/nltrace did not build; fails the guests
+}
+
+// build compiles static test binaries (the guest has no libc) into outDir.
+// A package that does not compile gets its BuildErr and the others still
+// run. Only a binary that cannot run in the guest at all is an error.
+func (b *archBuild) build(root, outDir string, progress io.Writer) error {
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return fmt.Errorf("build directory: %w", err)
+	}
+	wantNltrace := false
+	for i := range b.Pkgs {
+		p := &b.Pkgs[i]
 		p.Binary = filepath.Join(outDir, p.binName())
-		fmt.Fprintf(progress, "vmtest: building %s test binary\n", p.Name())
-		if err := goBuild(root, "test", "-c", "-o", p.Binary, p.Name()); err != nil {
+		wantNltrace = wantNltrace || p.Name() == "./cmd/nltrace"
+		fmt.Fprintf(progress, "vmtest: building %s test binary for %s\n", p.Name(), b.Arch)
+		if err := goBuild(root, b.Arch, "test", "-c", "-o", p.Binary, p.Name()); err != nil {
 			p.BuildErr = err
 			fmt.Fprintf(progress, "vmtest: %v\n", err)
+			continue
+		}
+		if err := checkStatic(p.Binary, b.Arch); err != nil {
+			return fmt.Errorf("%s test binary: %w (the harness builds with CGO_ENABLED=0 GOARCH=%s)", p.Name(), err, b.Arch)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(root, "cmd", "nltrace")); err != nil {
-		return "", nil
+	if !wantNltrace {
+		return nil
 	}
 	bin := filepath.Join(outDir, "nltrace")
-	fmt.Fprintf(progress, "vmtest: building ./cmd/nltrace\n")
-	if err := goBuild(root, "build", "-o", bin, "./cmd/nltrace"); err != nil {
+	fmt.Fprintf(progress, "vmtest: building ./cmd/nltrace for %s\n", b.Arch)
+	if err := goBuild(root, b.Arch, "build", "-o", bin, "./cmd/nltrace"); err != nil {
 		fmt.Fprintf(progress, "vmtest: %v\n", err)
-		return "", fmt.Errorf("./cmd/nltrace does not build, NLTRACE_BIN is unset in the guests")
+		b.NltraceErr = fmt.Errorf("./cmd/nltrace does not build for %s, NLTRACE_BIN is unset in its guests", b.Arch)
+		return nil
 	}
-	return bin, nil
+	b.Nltrace = bin
+	return nil
 }
 
 // built returns the packages that compiled.
@@ -125,14 +145,14 @@ func built(pkgs []testPkg) []testPkg {
 	return ok
 }
 
-func goBuild(root string, args ...string) error {
+func goBuild(root, arch string, args ...string) error {
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out.Bytes())
+		return fmt.Errorf("GOARCH=%s go %s: %w\n%s", arch, strings.Join(args, " "), err, out.Bytes())
 	}
 	return nil
 }

@@ -108,7 +108,7 @@ func writeInitramfs(dst string, k *kernel, o guestOptions, pkgs []testPkg, nltra
 	a.node("dev/console", syscall.S_IFCHR|0o600, 5, 1)
 	a.node("dev/null", syscall.S_IFCHR|0o666, 1, 3)
 	a.fileBytes("init", 0o755, []byte(initScript(o, pkgs)))
-	a.file("bin/busybox", 0o755, "/bin/busybox")
+	a.file("bin/busybox", 0o755, k.Busybox)
 	for i, m := range o.Modules {
 		a.file("lib/modules/"+m+".ko", 0o644, k.Modules[i])
 	}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -11,13 +12,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 )
 
-// kernel is one resolved and extracted Debian cloud kernel.
+// kernel is one resolved and extracted Debian cloud kernel, with the
+// busybox its guest runs.
 type kernel struct {
-	Series  string // as requested: "6.1"
+	Guest   guestSpec
 	Package string // linux-image-6.1.0-56-cloud-amd64-unsigned
 	Version string // Debian package version: 6.1.192-2
 	Release string // uname -r: 6.1.0-56-cloud-amd64
@@ -25,10 +28,11 @@ type kernel struct {
 	Vmlinuz string
 	Config  string
 	Modules []string // uncompressed .ko files, in load order
+	Busybox string   // static, for the guest's architecture
 }
 
 func (k *kernel) String() string {
-	return fmt.Sprintf("%s (%s %s)", k.Release, k.Package, k.Version)
+	return fmt.Sprintf("%s (%s:%s %s)", k.Release, k.Package, k.Guest.Arch, k.Version)
 }
 
 // wantedModules are loaded in this order; neither depends on another
@@ -40,18 +44,17 @@ var seriesRE = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
 // packagePattern matches both naming schemes Debian uses for cloud kernels:
 // the ABI-numbered 6.1.0-NN of a stable release, and 6.12.NNN+debNN of a
 // backport, whose name changes with every upload.
-func packagePattern(series string) string {
+func packagePattern(series, arch string) string {
 	s := strings.ReplaceAll(series, ".", `\.`)
-	return `^linux-image-` + s + `(\.0-[0-9]+|\.[0-9]+\+deb[0-9]+)-cloud-amd64-unsigned$`
+	return `^linux-image-` + s + `(\.0-[0-9]+|\.[0-9]+\+deb[0-9]+)-cloud-` + arch + `-unsigned$`
 }
+
+const busyboxPackage = "busybox-static"
 
 // resolveKernel finds the newest package of the series, downloads it into
 // the cache unless that exact version is already there, and extracts the
 // few files the guest needs.
-func resolveKernel(cacheDir, series string, progress io.Writer) (*kernel, error) {
-	if !seriesRE.MatchString(series) {
-		return nil, fmt.Errorf("kernel series %q: want MAJOR.MINOR such as 6.12", series)
-	}
+func resolveKernel(cacheDir string, g guestSpec, progress io.Writer) (*kernel, error) {
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("kernel cache: %w (set NLTRACE_VM_CACHE to a writable directory)", err)
 	}
@@ -62,12 +65,13 @@ func resolveKernel(cacheDir, series string, progress io.Writer) (*kernel, error)
 	}
 	defer unlock()
 
-	pkg, version, err := newestPackage(series, progress)
+	pattern := packagePattern(g.Series, g.Arch)
+	pkg, version, err := newestPackage(pattern, g.Arch, progress)
 	if err != nil {
 		return nil, err
 	}
 	k := &kernel{
-		Series:  series,
+		Guest:   g,
 		Package: pkg,
 		Version: version,
 		Release: strings.TrimSuffix(strings.TrimPrefix(pkg, "linux-image-"), "-unsigned"),
@@ -78,30 +82,93 @@ func resolveKernel(cacheDir, series string, progress io.Writer) (*kernel, error)
 	for _, m := range wantedModules {
 		k.Modules = append(k.Modules, filepath.Join(k.Dir, m+".ko"))
 	}
+	if k.Busybox, err = resolveBusybox(cacheDir, g.Arch, progress); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(filepath.Join(k.Dir, ".complete")); err == nil {
 		return k, nil
 	}
-	deb, err := download(cacheDir, pkg, version, progress)
+	deb, err := download(cacheDir, pkg, g.Arch, version, progress)
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(progress, "vmtest: extracting %s\n", filepath.Base(deb))
-	if err := extract(deb, k); err != nil {
+	target := func(name string) (string, bool) { return memberTarget(name, k) }
+	if err := extract(deb, k.Dir, target, append([]string{k.Vmlinuz, k.Config}, k.Modules...)...); err != nil {
 		return nil, fmt.Errorf("extract %s: %w", deb, err)
 	}
-	prune(cacheDir, series, k, deb, progress)
+	re := regexp.MustCompile(pattern)
+	prune(cacheDir, func(name, _ string) bool { return re.MatchString(name) }, progress, deb, k.Dir)
 	return k, nil
 }
 
-// prune drops the series' superseded downloads: each is about 30 MB and
+// resolveBusybox returns a static busybox for the guest. The host's own
+// serves guests of its architecture; for the others the newest
+// busybox-static of that architecture is downloaded rather than
+// installed, which would replace the host's.
+// The caller holds the cache lock.
+func resolveBusybox(cacheDir, arch string, progress io.Writer) (string, error) {
+	if arch == hostArch {
+		return "/bin/busybox", nil // checkHostTools made sure it is static
+	}
+	_, version, err := newestPackage("^"+busyboxPackage+"$", arch, progress)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cacheDir, fmt.Sprintf("%s_%s_%s", busyboxPackage, strings.ReplaceAll(version, ":", "%3a"), arch))
+	bin := filepath.Join(dir, "busybox")
+	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
+		return bin, nil
+	}
+	deb, err := download(cacheDir, busyboxPackage, arch, version, progress)
+	if err != nil {
+		return "", err
+	}
+	target := func(name string) (string, bool) {
+		if name == "./bin/busybox" {
+			return bin, false
+		}
+		return "", false
+	}
+	if err := extract(deb, dir, target, bin); err != nil {
+		return "", fmt.Errorf("extract %s: %w", deb, err)
+	}
+	if err := checkStatic(bin, arch); err != nil {
+		return "", fmt.Errorf("%s from %s: %w", bin, filepath.Base(deb), err)
+	}
+	mine := func(name, archSuffix string) bool { return name == busyboxPackage && archSuffix == arch }
+	prune(cacheDir, mine, progress, deb, dir)
+	return bin, nil
+}
+
+// checkStatic makes sure a binary can run in the guest: the right
+// machine, and no interpreter since the guest has no libc.
+func checkStatic(path, archName string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if want := arches[archName].ELF; f.Machine != want {
+		return fmt.Errorf("built for %v, the %s guest needs %v", f.Machine, archName, want)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return errors.New("dynamically linked; the guest has no libc")
+		}
+	}
+	return nil
+}
+
+// prune drops superseded downloads matched by stale (package name and the
+// architecture suffix of the cache entry): a kernel is about 30 MB and
 // Debian publishes a new one every few weeks.
-func prune(cacheDir, series string, k *kernel, deb string, progress io.Writer) {
-	re := regexp.MustCompile(packagePattern(series))
+func prune(cacheDir string, stale func(name, arch string) bool, progress io.Writer, keep ...string) {
 	entries, _ := os.ReadDir(cacheDir)
 	for _, e := range entries {
-		name, _, _ := strings.Cut(e.Name(), "_")
+		f := strings.Split(strings.TrimSuffix(e.Name(), ".deb"), "_")
 		p := filepath.Join(cacheDir, e.Name())
-		if !re.MatchString(name) || p == deb || p == k.Dir {
+		if !stale(f[0], f[len(f)-1]) || slices.Contains(keep, p) {
 			continue
 		}
 		if err := os.RemoveAll(p); err != nil {
@@ -122,25 +189,49 @@ func lockDir(dir string) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
-// newestPackage asks apt for the series' packages and orders their
-// candidate versions with dpkg: name order breaks at 6.12.99 vs 6.12.100.
-func newestPackage(series string, progress io.Writer) (string, string, error) {
-	names, err := aptSearch(series)
-	if err == nil && len(names) == 0 {
-		fmt.Fprintf(progress, "vmtest: no %s cloud kernel in apt's lists, running apt-get update\n", series)
+// newestPackage asks apt for the packages of one architecture whose names
+// match pattern and orders their candidate versions with dpkg: name order
+// breaks at 6.12.99 vs 6.12.100.
+func newestPackage(pattern, arch string, progress io.Writer) (string, string, error) {
+	pkg, version, err := newestCandidate(pattern, arch)
+	if errors.Is(err, errNoPackage) {
+		fmt.Fprintf(progress, "vmtest: nothing matches %s for %s in apt's lists, running apt-get update\n", pattern, arch)
 		if out, uerr := exec.Command("apt-get", "update").CombinedOutput(); uerr != nil {
 			return "", "", fmt.Errorf("apt-get update: %w\n%s", uerr, out)
 		}
-		names, err = aptSearch(series)
+		pkg, version, err = newestCandidate(pattern, arch)
 	}
+	if errors.Is(err, errNoPackage) {
+		hint := "is Debian bookworm (and bookworm-security) in apt's sources?"
+		if arch != hostArch {
+			hint = fmt.Sprintf("is %s a dpkg architecture here? scripts/deps.sh adds it", arch)
+		}
+		return "", "", fmt.Errorf("no %s package matches %s: %s", arch, pattern, hint)
+	}
+	return pkg, version, err
+}
+
+var errNoPackage = errors.New("no package")
+
+func newestCandidate(pattern, arch string) (string, string, error) {
+	names, err := aptSearch(pattern)
 	if err != nil {
 		return "", "", err
 	}
 	if len(names) == 0 {
-		return "", "", fmt.Errorf("no package matches %s: is Debian bookworm (and bookworm-security) in apt's sources?", packagePattern(series))
+		return "", "", errNoPackage
 	}
-	out, err := exec.Command("apt-cache", append([]string{"show", "--no-all-versions"}, names...)...).Output()
+	// A name qualified with an architecture apt does not know, or for
+	// which the package does not exist, makes apt-cache fail outright.
+	args := []string{"show", "--no-all-versions"}
+	for _, n := range names {
+		args = append(args, n+":"+arch)
+	}
+	out, err := exec.Command("apt-cache", args...).Output()
 	if err != nil {
+		if len(out) == 0 {
+			return "", "", errNoPackage
+		}
 		return "", "", fmt.Errorf("apt-cache show: %w", exitDetail(err))
 	}
 	var bestPkg, bestVer, pkg string
@@ -164,13 +255,13 @@ func newestPackage(series string, progress io.Writer) (string, string, error) {
 		}
 	}
 	if bestVer == "" {
-		return "", "", fmt.Errorf("apt-cache show %s printed no version", strings.Join(names, " "))
+		return "", "", fmt.Errorf("apt-cache %s printed no version", strings.Join(args, " "))
 	}
 	return bestPkg, bestVer, nil
 }
 
-func aptSearch(series string) ([]string, error) {
-	out, err := exec.Command("apt-cache", "search", "--names-only", packagePattern(series)).Output()
+func aptSearch(pattern string) ([]string, error) {
+	out, err := exec.Command("apt-cache", "search", "--names-only", pattern).Output()
 	if err != nil {
 		return nil, fmt.Errorf("apt-cache search: %w (is this a Debian host with apt?)", exitDetail(err))
 	}
@@ -183,41 +274,47 @@ func aptSearch(series string) ([]string, error) {
 	return names, nil
 }
 
-// download fetches pkg=version unless the cache already holds that .deb.
-// apt-get writes into its working directory, so it runs in a scratch
+// download fetches pkg:arch=version unless the cache already holds that
+// .deb. apt-get writes into its working directory, so it runs in a scratch
 // directory and the result is renamed: an interrupted download never looks
 // cached.
-func download(cacheDir, pkg, version string, progress io.Writer) (string, error) {
-	name := fmt.Sprintf("%s_%s_amd64.deb", pkg, strings.ReplaceAll(version, ":", "%3a"))
-	deb := filepath.Join(cacheDir, name)
+func download(cacheDir, pkg, arch, version string, progress io.Writer) (string, error) {
+	deb := filepath.Join(cacheDir, fmt.Sprintf("%s_%s_%s.deb", pkg, strings.ReplaceAll(version, ":", "%3a"), arch))
 	if _, err := os.Stat(deb); err == nil {
 		return deb, nil
 	}
-	fmt.Fprintf(progress, "vmtest: downloading %s=%s\n", pkg, version)
+	fmt.Fprintf(progress, "vmtest: downloading %s:%s=%s\n", pkg, arch, version)
 	tmp, err := os.MkdirTemp(cacheDir, ".download-")
 	if err != nil {
 		return "", fmt.Errorf("download %s: %w", pkg, err)
 	}
 	defer os.RemoveAll(tmp)
-	cmd := exec.Command("apt-get", "download", "-q", pkg+"="+version)
+	cmd := exec.Command("apt-get", "download", "-q", pkg+":"+arch+"="+version)
 	cmd.Dir = tmp
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("apt-get download %s=%s: %w\n%s", pkg, version, err, out)
+		return "", fmt.Errorf("apt-get download %s:%s=%s: %w\n%s", pkg, arch, version, err, out)
 	}
-	if err := os.Rename(filepath.Join(tmp, name), deb); err != nil {
+	// apt names the file itself (the epoch's colon escaped or not): take
+	// whatever single .deb it wrote.
+	got, _ := filepath.Glob(filepath.Join(tmp, "*.deb"))
+	if len(got) != 1 {
+		return "", fmt.Errorf("apt-get download %s:%s=%s left %d .deb files, want 1", pkg, arch, version, len(got))
+	}
+	if err := os.Rename(got[0], deb); err != nil {
 		return "", fmt.Errorf("download %s: %w", pkg, err)
 	}
 	return deb, nil
 }
 
-// extract streams the package's data archive through dpkg-deb and keeps
-// only vmlinuz, config and the wanted modules: unpacking all of the
-// package's modules would cost seconds and hundreds of megabytes.
-func extract(deb string, k *kernel) error {
-	if err := os.RemoveAll(k.Dir); err != nil {
+// extract streams a package's data archive through dpkg-deb into dir,
+// keeping only the members target names (every one of them must be
+// there): unpacking all of a kernel's modules would cost seconds and
+// hundreds of megabytes.
+func extract(deb, dir string, target func(member string) (dst string, xz bool), want ...string) error {
+	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(k.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	cmd := exec.Command("dpkg-deb", "--fsys-tarfile", deb)
@@ -230,7 +327,7 @@ func extract(deb string, k *kernel) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("dpkg-deb: %w", err)
 	}
-	found, err := extractMembers(stdout, k)
+	found, err := extractMembers(stdout, target)
 	io.Copy(io.Discard, stdout)
 	if werr := cmd.Wait(); werr != nil && err == nil {
 		err = fmt.Errorf("dpkg-deb --fsys-tarfile: %w: %s", werr, stderr.Bytes())
@@ -238,15 +335,14 @@ func extract(deb string, k *kernel) error {
 	if err != nil {
 		return err
 	}
-	for _, want := range append([]string{k.Vmlinuz, k.Config}, k.Modules...) {
-		if !found[want] {
-			return fmt.Errorf("package has no %s", filepath.Base(want))
+	for _, w := range want {
+		if !found[w] {
+			return fmt.Errorf("package has no %s", filepath.Base(w))
 		}
 	}
-	return os.WriteFile(filepath.Join(k.Dir, ".complete"), nil, 0o644)
+	return os.WriteFile(filepath.Join(dir, ".complete"), nil, 0o644)
 }
-
-func extractMembers(r io.Reader, k *kernel) (map[string]bool, error) {
+func extractMembers(r io.Reader, target func(string) (string, bool)) (map[string]bool, error) {
 	found := map[string]bool{}
 	tr := tar.NewReader(r)
 	for {
@@ -260,7 +356,7 @@ func extractMembers(r io.Reader, k *kernel) (map[string]bool, error) {
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
-		dst, compressed := memberTarget(h.Name, k)
+		dst, compressed := target(h.Name)
 		if dst == "" {
 			continue
 		}

@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -18,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,8 +25,9 @@ import (
 )
 
 type config struct {
-	Kernels       []string
-	Pkgs          []string
+	Kernels       []string            // guest specs: 6.12, 6.12-arm64
+	Pkgs          []string            // for every guest; empty: ArchPkgs or the whole module
+	ArchPkgs      map[string][]string // per-architecture default of Pkgs
 	Run           string
 	Bench         string
 	Timeout       time.Duration
@@ -59,8 +60,9 @@ func main() {
 func parseFlags(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("vmtest", flag.ContinueOnError)
-	kernels := fs.String("kernels", envOr("KERNELS", "6.1 6.12"), "kernel series to test, space or comma separated (env KERNELS)")
-	pkgs := fs.String("pkg", os.Getenv("PKG"), "packages to test, space or comma separated (env PKG; default: every package with tests except ./scripts/vmtest)")
+	kernels := fs.String("kernels", envOr("KERNELS", defaultKernels), "guests to boot, space or comma separated: a Debian kernel series for amd64, SERIES-arm64 for arm64 (env KERNELS)")
+	pkgs := fs.String("pkg", os.Getenv("PKG"), "packages to test in every guest, space or comma separated (env PKG; default: every package with tests except ./scripts/vmtest, and -arm64-pkg in arm64 guests)")
+	arm64Pkgs := fs.String("arm64-pkg", envOr("ARM64_PKG", defaultArm64Pkgs), "packages to test in arm64 guests when -pkg is not given (env ARM64_PKG): emulating arm64 is several times slower")
 	fs.StringVar(&c.Run, "run", os.Getenv("RUN"), "passed to the test binaries as -test.run (env RUN)")
 	fs.StringVar(&c.Bench, "bench", os.Getenv("BENCH"), "run only the benchmarks matching this (-test.bench, with -test.run=^$ unless -run is given; env BENCH)")
 	fs.DurationVar(&c.Timeout, "timeout", 8*time.Minute, "per-kernel limit from QEMU start to power-off")
@@ -80,10 +82,32 @@ func parseFlags(args []string) (config, error) {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	c.Kernels, c.Pkgs = splitList(*kernels), splitList(*pkgs)
+	c.ArchPkgs = map[string][]string{"arm64": splitList(*arm64Pkgs)}
 	if len(c.Kernels) == 0 {
 		return c, errors.New("no kernel series given (-kernels 6.12)")
 	}
+	if _, err := parseGuests(c.Kernels); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// defaultKernels is the CI matrix. The arm64 guest runs the packages whose
+// code differs by architecture (defaultArm64Pkgs), not the whole module.
+const defaultKernels = "6.1 6.12 6.12-arm64"
+
+// defaultArm64Pkgs: the guest checks of this harness (the arm64 guest's
+// busybox and modules come from other packages than amd64's) and the
+// netlink client.
+const defaultArm64Pkgs = "./scripts/vmtest ./nlclient"
+
+// patterns names the packages the guests of one architecture test; nil
+// means the whole module.
+func (c config) patterns(arch string) []string {
+	if len(c.Pkgs) > 0 {
+		return c.Pkgs
+	}
+	return c.ArchPkgs[arch]
 }
 
 func envOr(name, def string) string {
@@ -108,16 +132,31 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) int {
 	if os.Getenv(guestEnv) != "" {
 		return fail(errors.New("refusing to boot QEMU inside a vmtest guest"))
 	}
-	if err := checkHostTools(); err != nil {
+	specs, err := parseGuests(c.Kernels)
+	if err != nil {
+		return fail(err)
+	}
+	if err := checkHostTools(specs); err != nil {
 		return fail(err)
 	}
 	root, err := moduleRoot()
 	if err != nil {
 		return fail(err)
 	}
-	pkgs, err := listPackages(root, c.Pkgs, stderr)
-	if err != nil {
-		return fail(err)
+	// Every guest of an architecture tests the same packages, so each
+	// architecture's binaries are built once.
+	builds := map[string]*archBuild{}
+	var archOrder []string
+	for _, g := range specs {
+		if builds[g.Arch] != nil {
+			continue
+		}
+		pkgs, err := listPackages(root, c.patterns(g.Arch), stderr)
+		if err != nil {
+			return fail(fmt.Errorf("%s guests: %w", g.Arch, err))
+		}
+		builds[g.Arch] = &archBuild{Arch: g.Arch, Pkgs: pkgs}
+		archOrder = append(archOrder, g.Arch)
 	}
 	if c.LogDir == "" {
 		c.LogDir, err = os.MkdirTemp("", "nltrace-vmtest-")
@@ -136,13 +175,18 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) int {
 	}
 
 	// Downloads and builds are independent; overlap them.
-	kernels := make([]*kernel, len(c.Kernels))
-	kerrs := make([]error, len(c.Kernels))
+	kernels := make([]*kernel, len(specs))
+	kerrs := make([]error, len(specs))
 	var wg sync.WaitGroup
-	for i, s := range c.Kernels {
-		wg.Go(func() { kernels[i], kerrs[i] = resolveKernel(c.CacheDir, s, stderr) })
+	for i, g := range specs {
+		wg.Go(func() { kernels[i], kerrs[i] = resolveKernel(c.CacheDir, g, stderr) })
 	}
-	nltrace, buildErr := buildAll(root, work, pkgs, stderr)
+	for _, a := range archOrder {
+		if err := builds[a].build(root, filepath.Join(work, a), stderr); err != nil {
+			wg.Wait()
+			return fail(err)
+		}
+	}
 	wg.Wait()
 	if err := errors.Join(kerrs...); err != nil {
 		return fail(err)
@@ -154,7 +198,8 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) int {
 	runID := randomID()
 	runs := make([]*guestRun, len(kernels))
 	for i, k := range kernels {
-		g := &guestRun{Kernel: k, Pkgs: pkgs}
+		b := builds[k.Guest.Arch]
+		g := &guestRun{Kernel: k, Pkgs: b.Pkgs, BuildErr: b.NltraceErr}
 		runs[i] = g
 		g.Require, g.Err = kernelRequire(k, c.Require)
 		if g.Err != nil {
@@ -162,57 +207,77 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "vmtest: %s requires %s\n", k.Release, g.Require)
 		opts := guestOptions{RunID: runID, Require: g.Require, Run: c.Run, Bench: c.Bench, TestTimeout: c.TestTimeout.String(),
-			FailOnPurpose: c.FailOnPurpose, PayloadHang: c.PayloadHang, HasNltrace: nltrace != "", Modules: wantedModules}
+			FailOnPurpose: c.FailOnPurpose, PayloadHang: c.PayloadHang, HasNltrace: b.Nltrace != "", Modules: wantedModules}
 		initrd := filepath.Join(work, k.Release+".cpio")
-		if err := writeInitramfs(initrd, k, opts, built(pkgs), nltrace); err != nil {
+		if err := writeInitramfs(initrd, k, opts, built(b.Pkgs), b.Nltrace); err != nil {
 			g.Err = err
 			continue
 		}
 		if c.Shell {
 			fmt.Fprintf(stderr, "vmtest: booting %s into a shell (Ctrl-A x quits QEMU)\n", k.Release)
-			if err := shell(ctx, k.Vmlinuz, initrd); err != nil {
+			if err := shell(ctx, k, initrd); err != nil {
 				return fail(fmt.Errorf("qemu: %w", err))
 			}
 			return 0
 		}
 	}
-	if len(built(pkgs)) > 0 {
-		bootAll(ctx, c, runs, work, runID, stderr)
-	}
-	if !writeMatrix(stdout, runs, buildErr) {
+	bootAll(ctx, c, runs, work, runID, stderr)
+	if !writeMatrix(stdout, runs) {
 		return 1
 	}
 	return 0
 }
 
 // bootAll runs the guests in parallel, one per host CPU: each has one
-// virtual CPU, and TCG gains nothing from more.
+// virtual CPU, and TCG gains nothing from more. Guests of a foreign
+// architecture start first: they take longest, and starting them last
+// would leave CPUs idle at the end.
 func bootAll(ctx context.Context, c config, runs []*guestRun, work, runID string, stderr io.Writer) {
-	sem := make(chan struct{}, runtime.NumCPU())
+	order := bootOrder(runs)
+	queue := make(chan *guestRun, len(order))
+	for _, g := range order {
+		queue <- g
+	}
+	close(queue)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, g := range runs {
-		if g.Err != nil {
-			continue
-		}
+	for range min(runtime.NumCPU(), len(queue)) {
 		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			rel := g.Kernel.Release
-			logPath := filepath.Join(c.LogDir, rel+".log")
-			fmt.Fprintf(stderr, "vmtest: booting %s (serial log %s)\n", rel, logPath)
-			var stream io.Writer
-			if c.Verbose {
-				stream = &prefixWriter{prefix: "[" + g.Kernel.Series + "] ", w: stderr, mu: &mu}
-			}
-			res, err := boot(ctx, g.Kernel.Vmlinuz, filepath.Join(work, rel+".cpio"), logPath, c.Timeout, runID, stream)
-			g.Result, g.Err = res, err
-			if err == nil {
-				fmt.Fprintf(stderr, "vmtest: %s finished in %.1fs\n", rel, res.Wall.Seconds())
+			for g := range queue {
+				bootOne(ctx, c, g, work, runID, stderr, &mu)
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// bootOrder lists the guests that have something to run, foreign
+// architectures first.
+func bootOrder(runs []*guestRun) []*guestRun {
+	var order []*guestRun
+	for _, foreign := range []bool{true, false} {
+		for _, g := range runs {
+			if g.Err == nil && len(built(g.Pkgs)) > 0 && (g.Kernel.Guest.Arch != hostArch) == foreign {
+				order = append(order, g)
+			}
+		}
+	}
+	return order
+}
+
+func bootOne(ctx context.Context, c config, g *guestRun, work, runID string, stderr io.Writer, mu *sync.Mutex) {
+	rel := g.Kernel.Release
+	logPath := filepath.Join(c.LogDir, rel+".log")
+	fmt.Fprintf(stderr, "vmtest: booting %s (serial log %s)\n", rel, logPath)
+	var stream io.Writer
+	if c.Verbose {
+		stream = &prefixWriter{prefix: "[" + g.Kernel.Guest.String() + "] ", w: stderr, mu: mu}
+	}
+	res, err := boot(ctx, g.Kernel, filepath.Join(work, rel+".cpio"), logPath, c.Timeout, runID, stream)
+	g.Result, g.Err = res, err
+	if err == nil {
+		fmt.Fprintf(stderr, "vmtest: %s finished in %.1fs\n", rel, res.Wall.Seconds())
+	}
 }
 
 func kernelRequire(k *kernel, override string) (string, error) {
@@ -234,9 +299,17 @@ func randomID() string {
 
 // checkHostTools fails early with the fix instead of midway with an exec
 // error.
-func checkHostTools() error {
+func checkHostTools(specs []guestSpec) error {
+	tools := []string{"apt-get", "apt-cache", "dpkg", "dpkg-deb", "xz", "go"}
+	native := false
+	for _, g := range specs {
+		if q := arches[g.Arch].Qemu; !slices.Contains(tools, q) {
+			tools = append(tools, q)
+		}
+		native = native || g.Arch == hostArch
+	}
 	var missing []string
-	for _, t := range []string{"qemu-system-x86_64", "apt-get", "apt-cache", "dpkg", "dpkg-deb", "xz", "go"} {
+	for _, t := range tools {
 		if _, err := exec.LookPath(t); err != nil {
 			missing = append(missing, t)
 		}
@@ -244,17 +317,13 @@ func checkHostTools() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("%s not found: run scripts/deps.sh", strings.Join(missing, ", "))
 	}
+	if !native {
+		return nil
+	}
 	// A dynamically linked busybox (package busybox) cannot run in a guest
 	// without libc.
-	f, err := elf.Open("/bin/busybox")
-	if err != nil {
-		return fmt.Errorf("static /bin/busybox: %w: run scripts/deps.sh", err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return errors.New("/bin/busybox is dynamically linked: install busybox-static (scripts/deps.sh)")
-		}
+	if err := checkStatic("/bin/busybox", hostArch); err != nil {
+		return fmt.Errorf("/bin/busybox: %w: install busybox-static (scripts/deps.sh)", err)
 	}
 	return nil
 }

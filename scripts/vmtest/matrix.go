@@ -10,11 +10,12 @@ import (
 // guestRun ties a kernel to what its guest reported. Err is set when the
 // guest could not even be started (build, initramfs, QEMU missing).
 type guestRun struct {
-	Kernel  *kernel
-	Require string
-	Pkgs    []testPkg
-	Result  *bootResult
-	Err     error
+	Kernel   *kernel
+	Require  string
+	Pkgs     []testPkg
+	BuildErr error // outside any package (./cmd/nltrace for NLTRACE_BIN)
+	Result   *bootResult
+	Err      error
 }
 
 // verdict names a package's outcome in the matrix. Anything but "ok" fails
@@ -53,9 +54,9 @@ func guestProblem(g *guestRun) string {
 }
 
 // writeMatrix prints one row per kernel and package and returns whether
-// everything passed. buildErr is a failure outside any package (nltrace).
-func writeMatrix(w io.Writer, runs []*guestRun, buildErr error) bool {
-	allOK := buildErr == nil
+// everything passed. The kernel's release names its architecture.
+func writeMatrix(w io.Writer, runs []*guestRun) bool {
+	allOK := true
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KERNEL\tPACKAGE\tPASSED\tFAILED\tSKIPPED\tSECS\tRESULT")
 	for _, g := range runs {
@@ -90,6 +91,10 @@ func writeMatrix(w io.Writer, runs []*guestRun, buildErr error) bool {
 	}
 	tw.Flush()
 	for _, g := range runs {
+		if g.BuildErr != nil {
+			allOK = false
+			fmt.Fprintf(w, "%s: %v\n", g.Kernel.Release, g.BuildErr)
+		}
 		if p := guestProblem(g); p != "" {
 			allOK = false
 			fmt.Fprintf(w, "%s: %s\n", g.Kernel.Release, p)
@@ -115,9 +120,6 @@ func writeMatrix(w io.Writer, runs []*guestRun, buildErr error) bool {
 			}
 		}
 		fmt.Fprintf(w, "%s: serial log %s\n", g.Kernel.Release, g.Result.Log)
-	}
-	if buildErr != nil {
-		fmt.Fprintln(w, buildErr)
 	}
 	if allOK {
 		fmt.Fprintln(w, "PASS: every package passed on every kernel")

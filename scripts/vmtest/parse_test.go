@@ -40,27 +40,26 @@ func TestParseLogVerdicts(t *testing.T) {
 }
 
 func TestMatrixNeverPassesSilence(t *testing.T) {
-	k := &kernel{Release: "6.12.0-test"}
+	k := &kernel{Release: "6.12.0-test", Guest: guestSpec{"6.12", "amd64"}}
 	pkgs := []testPkg{{Rel: "p"}}
 	done := "@@vmtest id boot release=6.12.0-test require=root\n@@vmtest id begin pkg=./p\n@@vmtest id end pkg=./p rc=0 secs=1\n@@vmtest id done\n"
 	tests := []struct {
-		name     string
-		run      guestRun
-		buildErr error
-		ok       bool
+		name string
+		run  guestRun
+		ok   bool
 	}{
-		{"complete", guestRun{Kernel: k, Pkgs: pkgs, Result: &bootResult{Report: parseLog(done, "id")}}, nil, true},
-		{"empty log", guestRun{Kernel: k, Pkgs: pkgs, Result: &bootResult{Report: parseLog("", "id")}}, nil, false},
-		{"no done", guestRun{Kernel: k, Pkgs: pkgs, Result: &bootResult{Report: parseLog(strings.TrimSuffix(done, "@@vmtest id done\n"), "id")}}, nil, false},
-		{"timed out", guestRun{Kernel: k, Pkgs: pkgs, Result: &bootResult{TimedOut: true, Report: parseLog(done, "id")}}, nil, false},
-		{"not started", guestRun{Kernel: k, Pkgs: pkgs, Err: errors.New("no qemu")}, nil, false},
-		{"build failed", guestRun{Kernel: k, Pkgs: []testPkg{{Rel: "p", BuildErr: errors.New("x")}}}, nil, false},
-		{"nltrace build failed", guestRun{Kernel: k, Pkgs: pkgs, Result: &bootResult{Report: parseLog(done, "id")}}, errors.New("x"), false},
+		{"complete", guestRun{Kernel: k, Pkgs: pkgs, Result: &bootResult{Report: parseLog(done, "id")}}, true},
+		{"empty log", guestRun{Kernel: k, Pkgs: pkgs, Result: &bootResult{Report: parseLog("", "id")}}, false},
+		{"no done", guestRun{Kernel: k, Pkgs: pkgs, Result: &bootResult{Report: parseLog(strings.TrimSuffix(done, "@@vmtest id done\n"), "id")}}, false},
+		{"timed out", guestRun{Kernel: k, Pkgs: pkgs, Result: &bootResult{TimedOut: true, Report: parseLog(done, "id")}}, false},
+		{"not started", guestRun{Kernel: k, Pkgs: pkgs, Err: errors.New("no qemu")}, false},
+		{"build failed", guestRun{Kernel: k, Pkgs: []testPkg{{Rel: "p", BuildErr: errors.New("x")}}}, false},
+		{"nltrace build failed", guestRun{Kernel: k, Pkgs: pkgs, BuildErr: errors.New("x"), Result: &bootResult{Report: parseLog(done, "id")}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out strings.Builder
-			if got := writeMatrix(&out, []*guestRun{&tt.run}, tt.buildErr); got != tt.ok {
+			if got := writeMatrix(&out, []*guestRun{&tt.run}); got != tt.ok {
 				t.Errorf("writeMatrix = %v, want %v\n%s", got, tt.ok, out.String())
 			}
 		})
@@ -91,8 +90,16 @@ func TestPackagePattern(t *testing.T) {
 		{"6.1", "linux-image-6.12.117+deb12-cloud-amd64-unsigned", false},
 		{"6.12", "linux-image-6.12.117+deb12-cloud-amd64-unsigned", true},
 		{"6.12", "linux-image-6.12.117+deb12-cloud-amd64-dbg", false},
+		{"6.12", "linux-image-6.12.117+deb12-cloud-arm64-unsigned", false},
+		{"6.12-arm64", "linux-image-6.12.117+deb12-cloud-arm64-unsigned", true},
+		{"6.12-arm64", "linux-image-6.12.117+deb12-cloud-amd64-unsigned", false},
+		{"6.12-arm64", "linux-image-6.12.117+deb12-arm64-unsigned", false},
 	} {
-		re := regexp.MustCompile(packagePattern(tt.series))
+		g, err := parseGuest(tt.series)
+		if err != nil {
+			t.Fatal(err)
+		}
+		re := regexp.MustCompile(packagePattern(g.Series, g.Arch))
 		if re.MatchString(tt.name) != tt.match {
 			t.Errorf("%s ~ %s: want %v", tt.series, tt.name, tt.match)
 		}

@@ -1,13 +1,15 @@
 # Kernel matrix: included from the top-level Makefile.
-# make vmtest KERNELS=6.12 PKG=./nlclient RUN=TestX VMTEST_FLAGS=-v
+# make vmtest KERNELS=6.12-arm64 PKG=./nlclient RUN=TestX VMTEST_FLAGS=-v
+# A kernel is a Debian series (amd64) or SERIES-arm64 (emulated arm64,
+# which tests only ARM64_PKG unless PKG is given).
 GO ?= go
-KERNELS ?= 6.1 6.12
+KERNELS ?= 6.1 6.12 6.12-arm64
 PKG ?=
 RUN ?=
 VMTEST_FLAGS ?=
 
 .PHONY: vmtest
-vmtest: ## Run the tests in QEMU on Debian kernels (KERNELS="6.1 6.12" PKG=./nlclient RUN=TestX VMTEST_FLAGS=-v)
+vmtest: ## Run the tests in QEMU on Debian kernels (KERNELS="6.1 6.12 6.12-arm64" PKG=./nlclient RUN=TestX VMTEST_FLAGS=-v)
 	scripts/deps.sh
 	$(GO) run ./scripts/vmtest -kernels '$(KERNELS)' -pkg '$(PKG)' -run '$(RUN)' $(VMTEST_FLAGS)
 

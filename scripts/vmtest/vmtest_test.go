@@ -27,9 +27,13 @@ func selfTestConfig(t *testing.T) config {
 	}
 	series := envOr("NLTRACE_VMTEST_SELFTEST_KERNEL", "6.12")
 	cache := envOr("NLTRACE_VM_CACHE", "/var/cache/nltrace-vm")
-	err := checkHostTools()
+	g, err := parseGuest(series)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = checkHostTools([]guestSpec{g})
 	if err == nil {
-		_, err = resolveKernel(cache, series, testWriter{t})
+		_, err = resolveKernel(cache, g, testWriter{t})
 	}
 	testenv.Need(t, "vm", err)
 	return config{
