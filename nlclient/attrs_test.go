@@ -29,7 +29,7 @@ func FuzzAttributes(f *testing.F) {
 		a := attributes{b: b}
 		var got []attr
 		for a.next() {
-			got = append(got, attr{a.typ, a.data})
+			got = append(got, attr{a.typ, a.data()})
 		}
 		if (err == nil) != (a.err == nil) {
 			t.Fatalf("mdlayher error %v, ours %v", err, a.err)

@@ -10,7 +10,7 @@ import (
 // The decoders of kindTable: each reads its kind's fixed header and the few
 // attributes an Object keeps. A message that is only a header stops there.
 
-func decodeLink(o *Object, data []byte) error {
+func decodeLink(o Object, data []byte) (Object, error) {
 	o.Index = load[unix.IfInfomsg](data).Index
 	a := attributes{b: data[unix.SizeofIfInfomsg:]}
 	for a.next() {
@@ -18,27 +18,27 @@ func decodeLink(o *Object, data []byte) error {
 			o.Name = a.string()
 		}
 	}
-	return a.failure(o.Kind)
+	return o, a.failure(o.Kind)
 }
 
-func decodeAddr(o *Object, data []byte) error {
+func decodeAddr(o Object, data []byte) (Object, error) {
 	h := load[unix.IfAddrmsg](data)
 	o.Index = int32(h.Index)
 	if len(data) == unix.SizeofIfAddrmsg {
-		return nil
+		return o, nil
 	}
 	var addr, local netip.Addr
 	a := attributes{b: data[unix.SizeofIfAddrmsg:]}
 	for a.next() {
 		switch a.typ {
 		case unix.IFA_ADDRESS:
-			addr, _ = netip.AddrFromSlice(a.data)
+			addr, _ = netip.AddrFromSlice(a.data())
 		case unix.IFA_LOCAL:
-			local, _ = netip.AddrFromSlice(a.data)
+			local, _ = netip.AddrFromSlice(a.data())
 		}
 	}
 	if err := a.failure(o.Kind); err != nil {
-		return err
+		return o, err
 	}
 	// An address's own address is IFA_LOCAL; IFA_ADDRESS is the peer on
 	// point-to-point links.
@@ -48,18 +48,18 @@ func decodeAddr(o *Object, data []byte) error {
 	return setPrefix(o, addr, int(h.Prefixlen))
 }
 
-func decodeRoute(o *Object, data []byte) error {
+func decodeRoute(o Object, data []byte) (Object, error) {
 	h := load[unix.RtMsg](data)
 	o.Table = uint32(h.Table)
 	if len(data) == unix.SizeofRtMsg {
-		return nil
+		return o, nil
 	}
 	var dst netip.Addr
 	a := attributes{b: data[unix.SizeofRtMsg:]}
 	for a.next() {
 		switch a.typ {
 		case unix.RTA_DST:
-			dst, _ = netip.AddrFromSlice(a.data)
+			dst, _ = netip.AddrFromSlice(a.data())
 		case unix.RTA_TABLE:
 			// Tables above 255 exist only here.
 			o.Table = a.uint32()
@@ -68,7 +68,7 @@ func decodeRoute(o *Object, data []byte) error {
 		}
 	}
 	if err := a.failure(o.Kind); err != nil {
-		return err
+		return o, err
 	}
 	// A default route has no RTA_DST.
 	if !dst.IsValid() && o.Kind == Route4 {
@@ -80,25 +80,25 @@ func decodeRoute(o *Object, data []byte) error {
 	return setPrefix(o, dst, int(h.Dst_len))
 }
 
-func decodeNeigh(o *Object, data []byte) error {
+func decodeNeigh(o Object, data []byte) (Object, error) {
 	o.Index = load[unix.NdMsg](data).Ifindex
 	if len(data) == unix.SizeofNdMsg {
-		return nil
+		return o, nil
 	}
 	var dst netip.Addr
 	a := attributes{b: data[unix.SizeofNdMsg:]}
 	for a.next() {
 		if a.typ == unix.NDA_DST {
-			dst, _ = netip.AddrFromSlice(a.data)
+			dst, _ = netip.AddrFromSlice(a.data())
 		}
 	}
 	if err := a.failure(o.Kind); err != nil {
-		return err
+		return o, err
 	}
 	return setPrefix(o, dst, dst.BitLen())
 }
 
-func decodeNexthop(o *Object, data []byte) error {
+func decodeNexthop(o Object, data []byte) (Object, error) {
 	a := attributes{b: data[unix.SizeofNhmsg:]}
 	for a.next() {
 		switch a.typ {
@@ -108,26 +108,26 @@ func decodeNexthop(o *Object, data []byte) error {
 			o.Index = int32(a.uint32())
 		}
 	}
-	return a.failure(o.Kind)
+	return o, a.failure(o.Kind)
 }
 
 // decodeStats keeps the device only: the counters change all the time and
 // say nothing about a dump's consistency.
-func decodeStats(o *Object, data []byte) error {
+func decodeStats(o Object, data []byte) (Object, error) {
 	o.Index = int32(load[ifStatsMsg](data).Ifindex)
-	return nil
+	return o, nil
 }
 
 // setPrefix keeps the address itself with the header's prefix length, not
 // the network: two addresses of one subnet are two objects.
-func setPrefix(o *Object, addr netip.Addr, bits int) error {
+func setPrefix(o Object, addr netip.Addr, bits int) (Object, error) {
 	if !addr.IsValid() {
-		return nil
+		return o, nil
 	}
 	p, err := addr.Prefix(bits)
 	if err != nil {
-		return fmt.Errorf("%v prefix %v/%d: %w", o.Kind, addr, bits, err)
+		return o, fmt.Errorf("%v prefix %v/%d: %w", o.Kind, addr, bits, err)
 	}
 	o.Prefix = netip.PrefixFrom(addr, p.Bits())
-	return nil
+	return o, nil
 }

@@ -35,7 +35,7 @@ type kindInfo struct {
 	header []byte
 	// decode fills an Object from a reply whose payload holds at least a
 	// header.
-	decode func(o *Object, data []byte) error
+	decode func(o Object, data []byte) (Object, error)
 	// describe names an object's key in reports.
 	describe func(k Key) string
 	// byDestination: the object is its table and destination, whatever

@@ -60,6 +60,5 @@ func decode(k Kind, data []byte) (Object, error) {
 	if len(data) < len(i.header) {
 		return o, fmt.Errorf("%v message of %d bytes is shorter than its %d-byte header", k, len(data), len(i.header))
 	}
-	err := i.decode(&o, data)
-	return o, err
+	return i.decode(o, data)
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nltrace/nltrace/internal/testenv"
@@ -38,15 +39,7 @@ func TestRecordedDumps(t *testing.T) {
 	}
 	for _, meta := range metas {
 		t.Run(filepath.Base(meta), func(t *testing.T) {
-			var rec recording
-			b, err := os.ReadFile(meta)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(b, &rec); err != nil {
-				t.Fatal(err)
-			}
-			datagrams := readDatagrams(t, meta[:len(meta)-len(".json")]+".bin")
+			rec, datagrams := loadRecording(t, strings.TrimSuffix(filepath.Base(meta), ".json"))
 			c, _ := fakeClient(func(int, uint32, uint32) [][]byte { return datagrams })
 			fs := c.sock.(*fakeSocket)
 			fs.seq, fs.pid = rec.Seq-1, rec.PortID
@@ -65,7 +58,22 @@ func TestRecordedDumps(t *testing.T) {
 	}
 }
 
-func readDatagrams(t *testing.T, path string) [][]byte {
+// loadRecording reads the recording NAME (link, addr4, ...).
+func loadRecording(t testing.TB, name string) (recording, [][]byte) {
+	t.Helper()
+	var rec recording
+	base := filepath.Join(recordDir, name)
+	b, err := os.ReadFile(base + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec, readDatagrams(t, base+".bin")
+}
+
+func readDatagrams(t testing.TB, path string) [][]byte {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
