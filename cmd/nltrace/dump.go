@@ -21,7 +21,8 @@ func dumpCommand() *cli.Command {
 		Description: "Dumps the current namespace (or --netns) N times (--dumps) or for a duration, read-only;\n" +
 			"with --churn, --inject-at or --exec, dumps a namespace of nltrace's own while changing it.\n" +
 			"Prints, per kind, how many dumps were interrupted (NLM_F_DUMP_INTR), where, and why.",
-		Flags: dumpFlags(),
+		Flags:        dumpFlags(),
+		OnUsageError: usageError,
 		Action: func(c *cli.Context) error {
 			cfg, out, err := parseDump(c)
 			if err != nil {

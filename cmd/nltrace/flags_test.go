@@ -28,7 +28,7 @@ func parse(t *testing.T, args ...string) (run.Config, output, error) {
 		}
 		return nil
 	}
-	app := &cli.App{Commands: []*cli.Command{cmd}, Writer: io.Discard, ErrWriter: io.Discard}
+	app := &cli.App{Commands: []*cli.Command{cmd}, Writer: io.Discard, ErrWriter: io.Discard, OnUsageError: usageError}
 	if err := app.Run(append([]string{"nltrace", "dump"}, args...)); err != nil {
 		return cfg, out, err
 	}
@@ -83,7 +83,9 @@ func TestParseDumpFlags(t *testing.T) {
 		{[]string{"--churn", "--trace", "--backend", "kprobe"}, func(c run.Config, _ output) bool {
 			return c.Trace.Mode == run.TraceRequired && c.Trace.Backend.String() == "kprobe"
 		}, ""},
-		{[]string{"--churn=bogus"}, nil, "unknown operation"},
+		{[]string{"--churn=bogus"}, nil, "--churn: churn mix \"bogus\": unknown operation"},
+		{[]string{"--bogus"}, nil, "flag provided but not defined: --bogus (see nltrace dump --help)"},
+		{[]string{"--dumps", "x"}, nil, "for flag --dumps"},
 		{[]string{"--inject-at", "3", "--churn"}, nil, "background"},
 		{[]string{"--inject-at", "3", "--dumpers", "2"}, nil, "--dumpers 2: want 1 with --inject-at"},
 		{[]string{"--inject-at", "0"}, nil, "--inject-at 0: want a chunk number"},

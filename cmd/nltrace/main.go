@@ -37,6 +37,7 @@ func main() {
 			cleanupCommand(),
 		},
 		HideHelpCommand: true,
+		OnUsageError:    usageError,
 	}
 	if err := app.RunContext(ctx, os.Args); err != nil {
 		if msg := err.Error(); msg != "" {
