@@ -28,7 +28,7 @@ func parse(t *testing.T, args ...string) (run.Config, output, error) {
 		}
 		return nil
 	}
-	app := &cli.App{Commands: []*cli.Command{cmd}, Writer: io.Discard, ErrWriter: io.Discard, OnUsageError: usageError}
+	app := &cli.App{Name: "nltrace", Commands: []*cli.Command{cmd}, Writer: io.Discard, ErrWriter: io.Discard, OnUsageError: usageError}
 	if err := app.Run(append([]string{"nltrace", "dump"}, args...)); err != nil {
 		return cfg, out, err
 	}
