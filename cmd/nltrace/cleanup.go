@@ -20,7 +20,7 @@ func cleanupCommand() *cli.Command {
 				fmt.Fprintf(c.App.Writer, "removed %s (pid %d is gone)\n", l.Name, l.PID)
 			}
 			if err != nil {
-				return fmt.Errorf("cleanup: %w (needs root: run with sudo)", err)
+				return fmt.Errorf("cleanup: %w", err)
 			}
 			if len(removed) == 0 {
 				fmt.Fprintln(c.App.Writer, "nothing to remove")

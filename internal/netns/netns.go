@@ -27,12 +27,12 @@ func Create(name string) (string, error) {
 		return "", fmt.Errorf("invalid namespace name %q", name)
 	}
 	if err := os.MkdirAll(Dir, 0o755); err != nil {
-		return "", fmt.Errorf("create %s: %w", Dir, err)
+		return "", fmt.Errorf("create %s: %w", Dir, hint(err))
 	}
 	path := Path(name)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
 	if err != nil {
-		return "", fmt.Errorf("create namespace %s: %w", name, err)
+		return "", fmt.Errorf("create namespace %s: %w", name, hint(err))
 	}
 	f.Close()
 
