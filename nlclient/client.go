@@ -30,6 +30,9 @@ type Client struct {
 	// hold the rest, and the kernel refuses a new dump on it (EBUSY) until it
 	// is read, so the next request opens a fresh socket.
 	stale bool
+	// lastObjects is the object count of the last complete dump of each
+	// kind.
+	lastObjects [len(kindTable)]int
 }
 
 // Dial opens an rtnetlink socket in the target's network namespace.

@@ -44,6 +44,11 @@ func (c *Client) dumpOnce(ctx context.Context, k Kind, onChunk func(Chunk) error
 		return nil, fmt.Errorf("%v dump: send request: %w", k, err)
 	}
 	r := &Result{Kind: k, Seq: req.Header.Sequence, PortID: c.sock.PortID(), NetNSInode: c.inode, Start: start, Attempt: 1}
+	// Tables change little between dumps: room for the last dump's objects
+	// and a few more saves growing the slice object by object.
+	if n := c.lastObjects[k]; n > 0 {
+		r.Objects = make([]Object, 0, n+n/8)
+	}
 	c.stale = true
 
 	if ctx.Done() != nil {
@@ -78,6 +83,7 @@ func (c *Client) dumpOnce(ctx context.Context, k Kind, onChunk func(Chunk) error
 		}
 	}
 	c.stale = false
+	c.lastObjects[k] = len(r.Objects)
 	r.Duration = time.Since(start)
 	return r, firstErr
 }
