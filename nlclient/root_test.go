@@ -68,7 +68,7 @@ func TestRootDumpThousandLinks(t *testing.T) {
 // TestRootInterruptAtChunk pins down where the kernel puts the flag: a link
 // added after userspace read chunk K shows on chunk K+2 (chunk K+1 was built
 // inside the read that returned chunk K), and a change after either of the
-// last two data chunks is never flagged (kernel.md: the lost window).
+// last two data chunks is never flagged (docs/kernel.md: the lost window).
 func TestRootInterruptAtChunk(t *testing.T) {
 	path := testenv.NetNS(t)
 	c, err := Dial(Target{Path: path})
