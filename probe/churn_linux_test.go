@@ -84,7 +84,7 @@ func TestChurn(t *testing.T) {
 				t.Fatalf("churn: %v", churnErr)
 			}
 
-			dumps := correlate.Join(results, r.chunks, r.writers)
+			dumps := correlate.Join(results, r.coll.Samples(), r.coll.Writers())
 			for _, d := range dumps {
 				if d.Missing != "" || len(d.Mismatches) > 0 {
 					t.Errorf("%v dump %d: kernel and userspace disagree: %s %v", d.Kind, d.Seq, d.Missing, d.Mismatches)

@@ -89,15 +89,13 @@ func addLinks(t testing.TB, c *nlclient.Client, prefix string, n int) {
 	}
 }
 
-// recorder collects a probe's events until stopped.
+// recorder collects a probe's events until stopped, as a run does.
 type recorder struct {
-	mu      sync.Mutex
-	p       *probe.Probe
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	err     error
-	chunks  []*probe.Sample
-	writers []*probe.Writer
+	p      *probe.Probe
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	err    error
+	coll   correlate.Collector
 }
 
 // openProbe opens the probe, closed at the end of the test. It skips (or
@@ -130,16 +128,7 @@ func record(t *testing.T, b probe.Backend, cfg probe.Config) *recorder {
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		r.err = p.Run(ctx, func(ev any) {
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			switch e := ev.(type) {
-			case *probe.Sample:
-				r.chunks = append(r.chunks, e)
-			case *probe.Writer:
-				r.writers = append(r.writers, e)
-			}
-		})
+		r.err = p.Run(ctx, r.coll.Event)
 	}()
 	return r
 }
@@ -170,14 +159,12 @@ func (r *recorder) waitWriter(ok func(*probe.Writer) bool) error {
 // waitWriters waits for n writer events matching ok.
 func (r *recorder) waitWriters(ok func(*probe.Writer) bool, n int) error {
 	for range 3000 {
-		r.mu.Lock()
 		found := 0
-		for _, w := range r.writers {
+		for _, w := range r.coll.Writers() {
 			if ok(w) {
 				found++
 			}
 		}
-		r.mu.Unlock()
 		if found >= n {
 			time.Sleep(10 * time.Millisecond) // the bump ends the traced function
 			return nil
@@ -190,7 +177,7 @@ func (r *recorder) waitWriters(ok func(*probe.Writer) bool, n int) error {
 // chunksOf returns the kernel's samples of one dump, in order.
 func (r *recorder) chunksOf(res *nlclient.Result) []*probe.Sample {
 	var out []*probe.Sample
-	for _, c := range r.chunks {
+	for _, c := range r.coll.Samples() {
 		if c.DumpKey() == (probe.DumpKey{NetNS: res.NetNSInode, PortID: res.PortID, Seq: res.Seq}) {
 			out = append(out, c)
 		}
@@ -299,7 +286,7 @@ func TestMoveLink(t *testing.T) {
 			}
 			r.stop(t)
 			var out, in int
-			for _, w := range r.writers {
+			for _, w := range r.coll.Writers() {
 				switch {
 				case w.Ifname != "m0" || w.Counter != probe.DevBaseSeq:
 				case w.Op == probe.MoveOut && w.NetNS == fromIno:
@@ -354,7 +341,7 @@ func TestInject(t *testing.T) {
 				}
 				checkChunks(t, res, r.chunksOf(res), in.handler)
 
-				dumps := correlate.Join([]*nlclient.Result{res}, r.chunks, r.writers)
+				dumps := correlate.Join([]*nlclient.Result{res}, r.coll.Samples(), r.coll.Writers())
 				d := dumps[0]
 				if !d.Explained() || len(d.Interruptions) != 1 {
 					t.Fatalf("want one explained interruption, got %v", d.Interruptions)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -11,12 +12,15 @@ import (
 
 // traced runs nltrace with --trace and the backend, and returns its
 // report's attribution; it skips (or fails, in the kernel matrix) when
-// the backend is unavailable here.
+// the backend is unavailable here, and fails on any other error.
 func traced(t *testing.T, backend probe.Backend, args ...string) *correlate.Attribution {
 	t.Helper()
 	// Probe availability first, without --trace, so that an unavailable
 	// backend skips instead of failing the command.
 	p, err := probe.Open(probe.Config{Backend: backend})
+	if err != nil && !errors.Is(err, probe.ErrUnavailable) {
+		t.Fatalf("the %v probe is broken, not unavailable: %v", backend, err)
+	}
 	testenv.Need(t, backend.String(), err)
 	p.Close()
 	r := runReport(t, append(args, "--trace", "--backend", backend.String(), "--json")...)

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/nltrace/nltrace/nlclient"
@@ -67,4 +68,18 @@ func (c *Collector) Join() []*Dump {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return Join(c.results, c.samples, c.writers)
+}
+
+// Samples returns a copy of the samples collected so far.
+func (c *Collector) Samples() []*probe.Sample {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.samples)
+}
+
+// Writers returns a copy of the writer events collected so far.
+func (c *Collector) Writers() []*probe.Writer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.writers)
 }

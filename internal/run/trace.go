@@ -47,6 +47,11 @@ func startTrace(cfg Trace, nsPath string) (*tracer, error) {
 		slog.Warn("kernel attribution unavailable, continuing without it", "reason", err)
 		return t, nil
 	}
+	if t.p.Fallback != nil {
+		// fentry refused on a kernel that has kprobes is usually policy,
+		// but may be a bug in the fentry programs: say which.
+		slog.Warn("kernel attribution fell back to "+t.p.Backend.String(), "reason", t.p.Fallback)
+	}
 	if len(t.p.Skipped) > 0 {
 		slog.Warn("kernel functions not traceable here; the report says what is missing", "skipped", len(t.p.Skipped))
 	}
