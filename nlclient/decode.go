@@ -14,7 +14,7 @@ import (
 // message, some forty attributes, costs one step instead of forty: that
 // walk was half of a link dump's parsing. Attributes after the name go
 // unchecked.
-func decodeLink(o Object, data []byte) (Object, error) {
+func decodeLink(o *Object, data []byte) error {
 	o.Index = load[unix.IfInfomsg](data).Index
 	a := attributes{b: data[unix.SizeofIfInfomsg:]}
 	for a.next() {
@@ -23,14 +23,14 @@ func decodeLink(o Object, data []byte) (Object, error) {
 			break
 		}
 	}
-	return o, a.failure(o.Kind)
+	return a.failure(o.Kind)
 }
 
-func decodeAddr(o Object, data []byte) (Object, error) {
+func decodeAddr(o *Object, data []byte) error {
 	h := load[unix.IfAddrmsg](data)
 	o.Index = int32(h.Index)
 	if len(data) == unix.SizeofIfAddrmsg {
-		return o, nil
+		return nil
 	}
 	var addr, local netip.Addr
 	a := attributes{b: data[unix.SizeofIfAddrmsg:]}
@@ -43,7 +43,7 @@ func decodeAddr(o Object, data []byte) (Object, error) {
 		}
 	}
 	if err := a.failure(o.Kind); err != nil {
-		return o, err
+		return err
 	}
 	// An address's own address is IFA_LOCAL; IFA_ADDRESS is the peer on
 	// point-to-point links.
@@ -53,11 +53,11 @@ func decodeAddr(o Object, data []byte) (Object, error) {
 	return setPrefix(o, addr, int(h.Prefixlen))
 }
 
-func decodeRoute(o Object, data []byte) (Object, error) {
+func decodeRoute(o *Object, data []byte) error {
 	h := load[unix.RtMsg](data)
 	o.Table = uint32(h.Table)
 	if len(data) == unix.SizeofRtMsg {
-		return o, nil
+		return nil
 	}
 	var dst netip.Addr
 	a := attributes{b: data[unix.SizeofRtMsg:]}
@@ -73,7 +73,7 @@ func decodeRoute(o Object, data []byte) (Object, error) {
 		}
 	}
 	if err := a.failure(o.Kind); err != nil {
-		return o, err
+		return err
 	}
 	// A default route has no RTA_DST.
 	if !dst.IsValid() && o.Kind == Route4 {
@@ -85,10 +85,10 @@ func decodeRoute(o Object, data []byte) (Object, error) {
 	return setPrefix(o, dst, int(h.Dst_len))
 }
 
-func decodeNeigh(o Object, data []byte) (Object, error) {
+func decodeNeigh(o *Object, data []byte) error {
 	o.Index = load[unix.NdMsg](data).Ifindex
 	if len(data) == unix.SizeofNdMsg {
-		return o, nil
+		return nil
 	}
 	var dst netip.Addr
 	a := attributes{b: data[unix.SizeofNdMsg:]}
@@ -98,12 +98,12 @@ func decodeNeigh(o Object, data []byte) (Object, error) {
 		}
 	}
 	if err := a.failure(o.Kind); err != nil {
-		return o, err
+		return err
 	}
 	return setPrefix(o, dst, dst.BitLen())
 }
 
-func decodeNexthop(o Object, data []byte) (Object, error) {
+func decodeNexthop(o *Object, data []byte) error {
 	a := attributes{b: data[unix.SizeofNhmsg:]}
 	for a.next() {
 		switch a.typ {
@@ -113,26 +113,26 @@ func decodeNexthop(o Object, data []byte) (Object, error) {
 			o.Index = int32(a.uint32())
 		}
 	}
-	return o, a.failure(o.Kind)
+	return a.failure(o.Kind)
 }
 
 // decodeStats keeps the device only: the counters change all the time and
 // say nothing about a dump's consistency.
-func decodeStats(o Object, data []byte) (Object, error) {
+func decodeStats(o *Object, data []byte) error {
 	o.Index = int32(load[ifStatsMsg](data).Ifindex)
-	return o, nil
+	return nil
 }
 
 // setPrefix keeps the address itself with the header's prefix length, not
 // the network: two addresses of one subnet are two objects.
-func setPrefix(o Object, addr netip.Addr, bits int) (Object, error) {
+func setPrefix(o *Object, addr netip.Addr, bits int) error {
 	if !addr.IsValid() {
-		return o, nil
+		return nil
 	}
 	p, err := addr.Prefix(bits)
 	if err != nil {
-		return o, fmt.Errorf("%v prefix %v/%d: %w", o.Kind, addr, bits, err)
+		return fmt.Errorf("%v prefix %v/%d: %w", o.Kind, addr, bits, err)
 	}
 	o.Prefix = netip.PrefixFrom(addr, p.Bits())
-	return o, nil
+	return nil
 }

@@ -33,9 +33,9 @@ type kindInfo struct {
 	// header is the request's fixed header (read only). Replies start with
 	// the same structure.
 	header []byte
-	// decode fills an Object from a reply whose payload holds at least a
-	// header.
-	decode func(o Object, data []byte) (Object, error)
+	// decode fills in an Object from a reply whose payload holds at least
+	// a header.
+	decode func(o *Object, data []byte) error
 	// describe names an object's key in reports.
 	describe func(k Key) string
 	// byDestination: the object is its table and destination, whatever

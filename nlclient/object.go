@@ -49,16 +49,18 @@ func describeNexthop(k Key) string {
 	return fmt.Sprintf("nexthop id %d", k.ID)
 }
 
-// decode turns one reply message's payload into an Object. Fields that are
-// missing stay zero; a header too short for its kind is an error.
-func decode(k Kind, data []byte) (Object, error) {
-	o := Object{Kind: k}
+// decode fills in o, a zero Object, from one reply message's payload.
+// Fields that are missing stay zero; a header too short for its kind is an
+// error. The reader decodes into the slot the object will keep in
+// Result.Objects, so that an object is never copied.
+func decode(o *Object, k Kind, data []byte) error {
+	o.Kind = k
 	i := k.info()
 	if i == nil {
-		return o, fmt.Errorf("no decoder for %v", k)
+		return fmt.Errorf("no decoder for %v", k)
 	}
 	if len(data) < len(i.header) {
-		return o, fmt.Errorf("%v message of %d bytes is shorter than its %d-byte header", k, len(data), len(i.header))
+		return fmt.Errorf("%v message of %d bytes is shorter than its %d-byte header", k, len(data), len(i.header))
 	}
 	return i.decode(o, data)
 }

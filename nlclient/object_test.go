@@ -25,7 +25,8 @@ func TestDecodeEveryKind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind.String(), func(t *testing.T) {
-			got, err := decode(tt.kind, tt.data)
+			var got Object
+			err := decode(&got, tt.kind, tt.data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -38,7 +39,7 @@ func TestDecodeEveryKind(t *testing.T) {
 
 func TestDecodeRejectsShortHeaders(t *testing.T) {
 	for _, k := range Kinds {
-		if _, err := decode(k, make([]byte, 3)); err == nil {
+		if err := decode(&Object{}, k, make([]byte, 3)); err == nil {
 			t.Errorf("%v: a 3-byte message decoded without error", k)
 		}
 	}
@@ -46,7 +47,7 @@ func TestDecodeRejectsShortHeaders(t *testing.T) {
 
 func TestDecodeRejectsBadAttributes(t *testing.T) {
 	data := append(ifinfo(1, 0, 0), 0xff, 0xff, 0x03, 0x00) // length 65535 in 4 bytes
-	if _, err := decode(Link, data); err == nil {
+	if err := decode(&Object{}, Link, data); err == nil {
 		t.Error("an attribute longer than the message decoded without error")
 	}
 }

@@ -47,6 +47,7 @@ func (d *reader) datagram(b []byte) (*Chunk, error) {
 	var stale int
 	var dataFlagged bool
 	var dumpErr error
+	kind := d.r.Kind.info()
 	err := messages(b, func(h unix.NlMsghdr, data []byte) error {
 		if h.Seq != d.r.Seq || h.Pid != d.r.PortID {
 			stale++
@@ -82,14 +83,14 @@ func (d *reader) datagram(b []byte) (*Chunk, error) {
 		case unix.NLMSG_OVERRUN:
 			return fmt.Errorf("%v dump: the kernel reported an overrun: data was lost", d.r.Kind)
 		default:
-			if i := d.r.Kind.info(); i == nil || h.Type != i.reply {
+			if kind == nil || h.Type != kind.reply {
 				return fmt.Errorf("%v dump: unexpected message type %d", d.r.Kind, h.Type)
 			}
-			o, err := decode(d.r.Kind, data)
-			if err != nil {
+			d.r.Objects = append(d.r.Objects, Object{})
+			if err := decode(&d.r.Objects[len(d.r.Objects)-1], d.r.Kind, data); err != nil {
+				d.r.Objects = d.r.Objects[:len(d.r.Objects)-1]
 				return err
 			}
-			d.r.Objects = append(d.r.Objects, o)
 		}
 		return nil
 	})
