@@ -49,12 +49,18 @@ median() {
 		printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 	}'
 }
+# spread NAME UNIT: the lowest and highest value, "LOW-HIGH".
+spread() {
+	awk -v name="BenchmarkLinkDump/$1-" -v unit="$2" 'index($1, name) == 1 {
+		for (i = 3; i < NF; i++) if ($(i + 1) == unit) print $i
+	}' "$out" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f-%.0f", lo, hi }'
+}
 nl=$(median nlclient dumps/s)
 raw=$(median raw dumps/s)
 interleaved=$(median nlclient-vs-raw nlclient/raw)
 separate=$(awk -v a="$nl" -v b="$raw" 'BEGIN { printf "%.2f", a / b }')
 echo
-echo "dumps/s (median): nlclient $nl alone, raw $raw alone, vishvananda v1.3.1 $(median vishvananda-v1.3.1 dumps/s)"
+echo "dumps/s (median): nlclient $nl alone ($(spread nlclient dumps/s) over $count processes), raw $raw alone ($(spread raw dumps/s)), vishvananda v1.3.1 $(median vishvananda-v1.3.1 dumps/s)"
 echo "nlclient/raw = $interleaved interleaved (ABBA), $separate from separate runs (goal >= $goal, floor $floor)"
 awk -v a="$interleaved" -v b="$separate" -v f="$floor" 'BEGIN { exit !(a >= f && b >= f) }' || {
 	echo "bench-dump.sh: nlclient/raw below $floor: profile with go test -cpuprofile and -memprofile" >&2
