@@ -34,8 +34,6 @@ func (a *attributes) next() bool {
 		a.err = fmt.Errorf("%d trailing bytes, shorter than an attribute header", len(rest))
 		return false
 	}
-	// Read in place rather than with load: a copy per attribute shows in
-	// a dump's profile.
 	l := int(binary.NativeEndian.Uint16(rest))
 	if l == 0 {
 		l = unix.SizeofNlAttr
