@@ -50,6 +50,9 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (rep *report.Report, err 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := preflight(cfg.Trace); err != nil {
+		return nil, err
+	}
 	kern := kernel.Running()
 	target := cfg.Target
 	var eng *churn.Engine

@@ -15,6 +15,7 @@ import (
 	"github.com/nltrace/nltrace/internal/repro"
 	"github.com/nltrace/nltrace/internal/testenv"
 	"github.com/nltrace/nltrace/nlclient"
+	"github.com/nltrace/nltrace/probe"
 )
 
 func TestValidateRejectsBeforeWork(t *testing.T) {
@@ -108,5 +109,21 @@ func TestRunStoppedByCaller(t *testing.T) {
 	}
 	if rep.Stopped != "signal: interrupt" || rep.Elapsed > 30 {
 		t.Errorf("stopped %q after %.1f s: want the caller's cause, early", rep.Stopped, rep.Elapsed)
+	}
+}
+
+func TestRequiredTraceFailsBeforePopulating(t *testing.T) {
+	testenv.Root(t)
+	if p, err := probe.Open(probe.Config{}); err == nil {
+		p.Close()
+		t.Skip("this kernel can trace: nothing to refuse")
+	}
+	var populated atomic.Int64
+	_, err := Run(context.Background(), Config{
+		Kinds: []nlclient.Kind{nlclient.Link}, Dumpers: 1, Dumps: 1, Trace: Trace{Mode: TraceRequired},
+		Namespace: &churn.Config{Links: 50, Workers: 1, Mix: churn.Mix{churn.LinkOps: 1}},
+	}, Hooks{Populating: func(string, int, int) { populated.Add(1) }})
+	if err == nil || populated.Load() > 0 {
+		t.Errorf("required trace on a kernel that refuses it: error %v after %d progress calls; want an error before populating", err, populated.Load())
 	}
 }

@@ -61,6 +61,20 @@ func startTrace(cfg Trace, nsPath string) (*tracer, error) {
 	return t, nil
 }
 
+// preflight checks, before a namespace is populated for minutes, that a
+// required probe can load and attach at all. The probe is loaded again
+// once the namespace exists: its filter is set at load time.
+func preflight(cfg Trace) error {
+	if cfg.Mode != TraceRequired {
+		return nil
+	}
+	p, err := probe.Open(probe.Config{Backend: cfg.Backend, Stacks: cfg.Stacks})
+	if err != nil {
+		return fmt.Errorf("kernel attribution: %w", err)
+	}
+	return p.Close()
+}
+
 func namespaceInode(path string) (uint64, error) {
 	f, err := os.Open(path)
 	if err != nil {
