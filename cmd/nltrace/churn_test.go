@@ -148,7 +148,7 @@ func TestExecCountsClientFailures(t *testing.T) {
 }
 
 func TestSignalLeavesNoNamespace(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE} {
 		for _, when := range []string{"populating", "running"} {
 			t.Run(fmt.Sprintf("%v while %s", sig, when), func(t *testing.T) {
 				signalRun(t, sig, when)

@@ -18,14 +18,16 @@ import (
 // Exit statuses besides 0 and 1.
 const (
 	exitNoInterrupt = 3   // --expect-interrupts and nothing was reproduced
-	exitSignal      = 130 // stopped by SIGINT or SIGTERM, after cleaning up
+	exitSignal      = 130 // stopped by a signal, after cleaning up
 )
 
 func main() {
-	// SIGINT and SIGTERM cancel the context, with the signal as its cause:
-	// every command then removes what it created (namespaces, links, BPF
-	// links) and says what stopped it.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Every way of asking nltrace to stop cancels the context, with the
+	// signal as its cause: every command then removes what it created
+	// (namespaces, links, BPF links) and says what stopped it. SIGHUP is a
+	// closed terminal or SSH session; SIGPIPE a reader gone (`| head -1`),
+	// whose default action would kill nltrace with its namespace left.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	defer stop()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 

@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/nltrace/nltrace/internal/netns"
 	"github.com/nltrace/nltrace/internal/report"
 	"github.com/nltrace/nltrace/internal/testenv"
 )
@@ -61,5 +64,45 @@ func TestJSONLinesRecords(t *testing.T) {
 	}
 	if counts[report.TypeExecRun] == 0 || counts[report.TypeExecRun] != last.Report.Exec.Runs {
 		t.Errorf("%d exec_run records, report counts %d runs", counts[report.TypeExecRun], last.Report.Exec.Runs)
+	}
+}
+
+// TestClosedOutputEndsTheRun checks that a reader that goes away (`| head
+// -1`, a failing `| jq`) ends the run, and that the run still removes its
+// namespace.
+func TestClosedOutputEndsTheRun(t *testing.T) {
+	cmd := nltrace(t, "dump", "--churn", "--links", "100", "--duration", "5m", "--json-lines", "--trace=false")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	t.Cleanup(func() {
+		for _, n := range namespacesOf(t, pid) {
+			netns.Delete(n)
+		}
+	})
+	first, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("no first record: %v", err)
+	}
+	if !strings.HasPrefix(first, `{"type":"dump"`) {
+		t.Errorf("first record %q", first)
+	}
+	stdout.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("still running 60 s after its output was closed")
+	}
+	if left := namespacesOf(t, pid); len(left) > 0 {
+		t.Errorf("namespaces left after the output closed: %v", left)
 	}
 }
