@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/nltrace/nltrace/internal/correlate"
 	"github.com/nltrace/nltrace/internal/netns"
@@ -76,9 +75,9 @@ func preflight(cfg Trace) error {
 }
 
 func namespaceInode(path string) (uint64, error) {
-	f, err := os.Open(path)
+	f, err := netns.Open(path)
 	if err != nil {
-		return 0, fmt.Errorf("open namespace: %w", err)
+		return 0, err
 	}
 	defer f.Close()
 	return netns.Inode(f)
