@@ -88,7 +88,12 @@ func open(b Backend, cfg Config, kernel *btf.Spec, syms *Kallsyms, o *objects) (
 			return nil, unavailable(errors.New("cannot read /proc/kallsyms: run as root"))
 		}
 		if _, err := os.Stat("/sys/bus/event_source/devices/kprobe"); err != nil {
-			return nil, unavailable(errors.New("this kernel has no kprobe support (no kprobe PMU in /sys/bus/event_source/devices: CONFIG_KPROBES or CONFIG_KPROBE_EVENTS is off); use a kernel built with them, or --backend fentry"))
+			hint := "use a kernel built with them"
+			if cfg.Backend == Kprobe {
+				// Only when fentry was not tried already (Auto tries it first).
+				hint += ", or the fentry backend"
+			}
+			return nil, unavailable(errors.New("this kernel has no kprobe support (no kprobe PMU in /sys/bus/event_source/devices: CONFIG_KPROBES or CONFIG_KPROBE_EVENTS is off); " + hint))
 		}
 	}
 	use, skipped := available(o.hooks(), b, kernel, syms)
