@@ -63,11 +63,19 @@ func dialNetlink(t Target) (socket, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	cfg := &netlink.Config{}
-	if t != (Target{}) {
-		cfg.NetNS = int(f.Fd())
+	var conn *netlink.Conn
+	dial := func() (err error) {
+		conn, err = netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{})
+		return err
 	}
-	conn, err := netlink.Dial(unix.NETLINK_ROUTE, cfg)
+	if t == (Target{}) {
+		err = dial()
+	} else {
+		// Through netns.DoFile, not mdlayher/netlink's Config.NetNS: that
+		// finds the thread's namespace by a TID that a PID namespace
+		// without its own /proc hides, and then blames the kernel.
+		err = netns.DoFile(f, dial)
+	}
 	if err != nil {
 		if errors.Is(err, os.ErrPermission) {
 			err = fmt.Errorf("%w (entering another network namespace needs root or CAP_SYS_ADMIN)", err)

@@ -24,9 +24,14 @@ func Do(path string, fn func() error) error {
 		return err
 	}
 	defer target.Close()
+	return DoFile(target, fn)
+}
+
+// DoFile is Do for a namespace file the caller has open.
+func DoFile(target *os.File, fn func() error) error {
 	return onThread(func() error {
 		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			return fmt.Errorf("enter network namespace %s: %w", path, hint(err))
+			return fmt.Errorf("enter network namespace %s: %w", target.Name(), hint(err))
 		}
 		return fn()
 	})
@@ -42,7 +47,7 @@ func onThread(fn func() error) error {
 		orig, err := os.OpenFile("/proc/thread-self/ns/net", os.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("open this thread's network namespace: %w", err)
+			errc <- fmt.Errorf("open this thread's network namespace: %w", ProcHint(err))
 			return
 		}
 		defer orig.Close()
@@ -139,4 +144,13 @@ func fileType(f *os.File) string {
 		return "a block device"
 	}
 	return "an unknown kind of file"
+}
+
+// ProcHint explains a /proc that does not show this process: a PID
+// namespace of its own without its own /proc mounted.
+func ProcHint(err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w (/proc does not show this process: in a PID namespace of its own, mount its /proc, e.g. unshare --pid --fork --mount-proc)", err)
+	}
+	return err
 }
