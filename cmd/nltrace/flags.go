@@ -53,6 +53,9 @@ func parseDump(c *cli.Context) (run.Config, output, error) {
 	if c.IsSet("netns") {
 		return cfg, out, errors.New("--netns cannot be used with --churn, --inject-at or --exec: they dump a namespace of nltrace's own")
 	}
+	if kind := c.String("link-kind"); strings.TrimSpace(kind) == "" || strings.ContainsAny(kind, " /") {
+		return cfg, out, fmt.Errorf("--link-kind %q: want auto, dummy, veth, or another link type the kernel knows", kind)
+	}
 	cfg.Namespace = namespaceConfig(c, cfg.Kinds)
 	if cfg.Trace, err = traceConfig(c); err != nil {
 		return cfg, out, err

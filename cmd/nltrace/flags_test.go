@@ -138,3 +138,41 @@ func TestFlagErrorNamesFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryFlagRejectsBadValues walks every flag of the dump command: a
+// bad value is one line naming the flag, before any work. A new flag
+// without a bad value here fails the test.
+func TestEveryFlagRejectsBadValues(t *testing.T) {
+	own := []string{"--churn"}
+	bad := map[string][]string{
+		"kind": {"--kind", "bogus"}, "netns": {"--netns", "a/b"}, "policy": {"--policy", "sometimes"},
+		"retries": {"--retries", "0"}, "dumps": {"--dumps", "-1"}, "duration": {"--duration", "-1s"},
+		"dumpers": {"--dumpers", "-1"}, "json": {"--json=maybe"}, "json-lines": {"--json-lines=maybe"},
+		"expect-interrupts": {"--expect-interrupts=maybe"}, "churn": {"--churn=bogus"},
+		"churn-rate": append(own, "--churn-rate", "-1"), "churn-workers": append(own, "--churn-workers", "0"),
+		"links": append(own, "--links", "0"), "link-kind": append(own, "--link-kind", ""),
+		"addrs": append(own, "--addrs", "-1"), "addrs6": append(own, "--addrs6", "-1"),
+		"nexthops": append(own, "--nexthops", "-1"), "inject-at": {"--inject-at", "0"},
+		"exec": {"--churn", "--exec=maybe"}, "runs": append(own, "--runs", "-1", "--exec", "--", "true"),
+		"exec-timeout": append(own, "--exec-timeout", "-1s", "--exec", "--", "true"),
+		"trace": append(own, "--trace=maybe"), "backend": append(own, "--backend", "bogus"),
+		"stacks": append(own, "--stacks=maybe"),
+	}
+	for _, f := range dumpFlags() {
+		name := f.Names()[0]
+		args, ok := bad[name]
+		if !ok {
+			t.Errorf("--%s: no bad value in this test", name)
+			continue
+		}
+		_, _, err := parse(t, args...)
+		switch {
+		case err == nil:
+			t.Errorf("%q: accepted", args)
+		case !strings.Contains(err.Error(), "--"+name):
+			t.Errorf("%q: %q does not name --%s", args, err, name)
+		case strings.Contains(err.Error(), "\n"):
+			t.Errorf("%q: %q is more than one line", args, err)
+		}
+	}
+}
