@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseGuest(t *testing.T) {
@@ -48,11 +49,17 @@ func TestDefaultsRunArm64(t *testing.T) {
 	if !slices.Contains(c.Kernels, "6.12-arm64") {
 		t.Errorf("default kernels %q lack 6.12-arm64", c.Kernels)
 	}
-	if got := c.patterns("arm64"); !slices.Contains(got, "./nlclient") {
-		t.Errorf("arm64 guests test %q, want ./nlclient among them", got)
+	for _, a := range []string{"amd64", "arm64"} {
+		if got := c.patterns(a); got != nil {
+			t.Errorf("%s guests test %q, want the whole module (nil)", a, got)
+		}
+	}
+	c.ArchPkgs["arm64"] = []string{"./nlclient"}
+	if got := c.patterns("arm64"); !slices.Equal(got, []string{"./nlclient"}) {
+		t.Errorf("-arm64-pkg ./nlclient: arm64 guests test %q", got)
 	}
 	if got := c.patterns("amd64"); got != nil {
-		t.Errorf("amd64 guests test %q, want the whole module (nil)", got)
+		t.Errorf("-arm64-pkg ./nlclient: amd64 guests test %q, want the whole module", got)
 	}
 	c.Pkgs = []string{"./probe"}
 	for _, a := range []string{"amd64", "arm64"} {
@@ -62,13 +69,23 @@ func TestDefaultsRunArm64(t *testing.T) {
 	}
 }
 
+func TestArm64TimeoutsScale(t *testing.T) {
+	c := config{Timeout: 8 * time.Minute, TestTimeout: 5 * time.Minute}
+	if g, tt := c.guestTimeout("amd64"), c.testTimeout("amd64"); g != c.Timeout || tt != c.TestTimeout {
+		t.Errorf("amd64 timeouts %v %v, want them as given", g, tt)
+	}
+	if g, tt := c.guestTimeout("arm64"), c.testTimeout("arm64"); g != 16*time.Minute || tt != 10*time.Minute {
+		t.Errorf("arm64 timeouts %v %v, want 16m 10m", g, tt)
+	}
+}
+
 func TestQemuArgsPerArch(t *testing.T) {
 	for _, tt := range []struct {
 		arch string
 		want []string
 	}{
-		{"amd64", []string{"-m 1G", "console=ttyS0 "}},
-		{"arm64", []string{"-M virt", "-m 2G", "console=ttyAMA0 "}},
+		{"amd64", []string{"-cpu max ", "-m 1G", "console=ttyS0 "}},
+		{"arm64", []string{"-M virt", "-cpu max,pauth-impdef=on", "-m 2G", "console=ttyAMA0 "}},
 	} {
 		args := strings.Join(qemuArgs(arches[tt.arch], "vmlinuz", "initrd", false), " ")
 		for _, w := range tt.want {
@@ -176,7 +193,7 @@ func TestInitramfsCarriesGuestBusybox(t *testing.T) {
 	os.WriteFile(mod, []byte("module"), 0o644)
 	k := &kernel{Guest: guestSpec{"6.12", "arm64"}, Busybox: bb, Modules: []string{mod}}
 	dst := filepath.Join(dir, "initrd.cpio")
-	if err := writeInitramfs(dst, k, guestOptions{RunID: "x", Modules: []string{"veth"}}, nil, ""); err != nil {
+	if err := writeInitramfs(dst, dir, k, guestOptions{RunID: "x", Modules: []string{"veth"}}, nil, ""); err != nil {
 		t.Fatal(err)
 	}
 	files := readNewc(t, dst)
@@ -221,4 +238,41 @@ func readNewc(t *testing.T, path string) map[string]string {
 		off = align(body + size)
 	}
 	return files
+}
+
+// TestInitramfsCarriesModuleDocs: internal/report's tests read
+// ../../docs/report.schema.json from their package directory.
+func TestInitramfsCarriesModuleDocs(t *testing.T) {
+	root := t.TempDir()
+	pkgDir := filepath.Join(root, "internal", "report")
+	for name, data := range map[string]string{
+		"docs/report.schema.json":    "{}",
+		"internal/report/x_test.go":  "package report",
+		"internal/report/report.bin": "test binary",
+		"busybox":                    "busybox",
+	} {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := &kernel{Guest: guestSpec{"6.12", "amd64"}, Busybox: filepath.Join(root, "busybox")}
+	pkgs := []testPkg{{Rel: "internal/report", Dir: pkgDir, Binary: filepath.Join(pkgDir, "report.bin")}}
+	dst := filepath.Join(t.TempDir(), "initrd.cpio")
+	if err := writeInitramfs(dst, root, k, guestOptions{RunID: "x"}, pkgs, ""); err != nil {
+		t.Fatal(err)
+	}
+	files := readNewc(t, dst)
+	for name, want := range map[string]string{
+		"src/docs/report.schema.json":   "{}",
+		"src/internal/report/x_test.go": "package report",
+		"tests/internal_report.test":    "test binary",
+	} {
+		if files[name] != want {
+			t.Errorf("%s holds %q, want %q", name, files[name], want)
+		}
+	}
 }

@@ -23,7 +23,7 @@ func qemuArgs(a arch, vmlinuz, initrd string, shell bool) []string {
 		cmdline += " vmtest.shell"
 	}
 	args := append([]string{}, a.Machine...)
-	return append(args, "-accel", "tcg", "-cpu", "max", "-smp", "1",
+	return append(args, "-accel", "tcg", "-smp", "1",
 		"-kernel", vmlinuz, "-initrd", initrd, "-append", cmdline,
 		"-nographic", "-no-reboot", "-nic", "none")
 }

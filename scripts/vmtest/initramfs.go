@@ -87,6 +87,10 @@ func initScript(o guestOptions, pkgs []testPkg) string {
 	return b.String()
 }
 
+// moduleDirs are directories outside any package that tests read by a
+// relative path (../../docs/report.schema.json), as they can under go test.
+var moduleDirs = []string{"docs"}
+
 func guestSrc(p testPkg) string { return path.Join("/src", p.Rel) }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
@@ -94,7 +98,7 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 // writeInitramfs packs the guest's root file system as an uncompressed
 // newc archive: the kernel unpacks it faster than it would decompress one,
 // and writing it in Go needs neither the cpio tool nor mknod.
-func writeInitramfs(dst string, k *kernel, o guestOptions, pkgs []testPkg, nltrace string) error {
+func writeInitramfs(dst, root string, k *kernel, o guestOptions, pkgs []testPkg, nltrace string) error {
 	f, err := os.Create(dst)
 	if err != nil {
 		return err
@@ -118,6 +122,11 @@ func writeInitramfs(dst string, k *kernel, o guestOptions, pkgs []testPkg, nltra
 	for _, p := range pkgs {
 		a.file("tests/"+p.binName(), 0o755, p.Binary)
 		a.sourceDir(p)
+	}
+	if len(pkgs) > 0 {
+		for _, d := range moduleDirs {
+			a.tree(path.Join("src", d), filepath.Join(root, d))
+		}
 	}
 	a.trailer()
 	if a.err != nil {
@@ -237,15 +246,19 @@ func (a *newcWriter) sourceDir(p testPkg) {
 			a.file(path.Join(dst, e.Name()), 0o644, filepath.Join(p.Dir, e.Name()))
 		}
 	}
-	td := filepath.Join(p.Dir, "testdata")
-	if _, err := os.Stat(td); err != nil {
+	a.tree(path.Join(dst, "testdata"), filepath.Join(p.Dir, "testdata"))
+}
+
+// tree copies the directory src, if it exists, to dst in the archive.
+func (a *newcWriter) tree(dst, src string) {
+	if _, err := os.Stat(src); err != nil {
 		return
 	}
-	walkErr := filepath.WalkDir(td, func(src string, d fs.DirEntry, err error) error {
+	walkErr := filepath.WalkDir(src, func(from string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(p.Dir, src)
+		rel, _ := filepath.Rel(src, from)
 		name := path.Join(dst, filepath.ToSlash(rel))
 		switch {
 		case d.IsDir():
@@ -255,7 +268,7 @@ func (a *newcWriter) sourceDir(p testPkg) {
 			if err != nil {
 				return err
 			}
-			a.file(name, uint32(info.Mode().Perm()), src)
+			a.file(name, uint32(info.Mode().Perm()), from)
 		}
 		return a.err
 	})

@@ -1,7 +1,7 @@
 # Kernel matrix: included from the top-level Makefile.
 # make vmtest KERNELS=6.12-arm64 PKG=./nlclient RUN=TestX VMTEST_FLAGS=-v
-# A kernel is a Debian series (amd64) or SERIES-arm64 (emulated arm64,
-# which tests only ARM64_PKG unless PKG is given).
+# A kernel is a Debian series (amd64) or SERIES-arm64 (arm64 under
+# emulation; ARM64_PKG=./probe limits its packages when PKG is not given).
 GO ?= go
 KERNELS ?= 6.1 6.12 6.12-arm64
 PKG ?=
