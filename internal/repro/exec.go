@@ -1,12 +1,12 @@
 package repro
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
-	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,9 +25,6 @@ var Symptoms = []string{
 	"device or resource busy",
 }
 
-// maxOutput bounds what is kept of one run's output for matching.
-const maxOutput = 1 << 20
-
 // ExecConfig says which program to run, where, and how often.
 type ExecConfig struct {
 	Command []string
@@ -43,12 +40,21 @@ type ExecRun struct {
 	ExitCode int    // -1 when killed by a signal
 	Signal   string // the signal that ended it
 	TimedOut bool
+	// CutShort says the program was still running when the run ended (its
+	// duration, its dumps, or a signal) and was killed then; Symptoms are
+	// those of its output so far.
+	CutShort bool
 	Symptoms []string // those its output contained
 }
+
+// CutShort is the status of a run still going when the run ended.
+const CutShort = "cut short by the end of the run"
 
 // Status is a short name of how the run ended, for counting.
 func (r ExecRun) Status() string {
 	switch {
+	case r.CutShort:
+		return CutShort
 	case r.TimedOut:
 		return "timeout"
 	case r.Signal != "":
@@ -59,7 +65,8 @@ func (r ExecRun) Status() string {
 
 // RunExec runs the program again and again inside the namespace until the
 // context ends or Runs is reached. A program that cannot be started at all
-// is an error; its failures are results.
+// is an error; its failures are results, and so is a run the end of the
+// context cuts short.
 func RunExec(ctx context.Context, cfg ExecConfig, sink func(ExecRun)) error {
 	if len(cfg.Command) == 0 {
 		return errors.New("no program to run")
@@ -68,11 +75,14 @@ func RunExec(ctx context.Context, cfg ExecConfig, sink func(ExecRun)) error {
 		return fmt.Errorf("program to run: %w", err)
 	}
 	for n := 0; cfg.Runs == 0 || n < cfg.Runs; n++ {
-		r, err := runOnce(ctx, cfg)
 		if ctx.Err() != nil {
-			return nil // a run cut short by the end says nothing
+			return nil
 		}
+		r, err := runOnce(ctx, cfg)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			return err
 		}
 		sink(r)
@@ -80,65 +90,77 @@ func RunExec(ctx context.Context, cfg ExecConfig, sink func(ExecRun)) error {
 	return nil
 }
 
+// errTimedOut is the cause of a run's own timeout, told apart from the end
+// of the whole run.
+var errTimedOut = errors.New("run timed out")
+
 func runOnce(ctx context.Context, cfg ExecConfig) (ExecRun, error) {
+	runCtx := ctx
 	if cfg.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+		runCtx, cancel = context.WithTimeoutCause(ctx, cfg.Timeout, errTimedOut)
 		defer cancel()
 	}
-	var out bytes.Buffer
-	w := &capped{b: &out}
-	cmd := exec.CommandContext(ctx, cfg.Command[0], cfg.Command[1:]...)
-	cmd.Stdout, cmd.Stderr = w, w
+	out := newMatcher()
+	cmd := exec.CommandContext(runCtx, cfg.Command[0], cfg.Command[1:]...)
+	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group: Ctrl-C reaches nltrace only, and a timeout
-	// kills the program's children too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
+	// kills the program's children too. Pdeathsig: a SIGKILLed nltrace,
+	// which cannot clean up, takes the program along (its descendants
+	// are left to nltrace cleanup).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var killed atomic.Bool
+	cmd.Cancel = func() error {
+		err := unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
+		if errors.Is(err, unix.ESRCH) {
+			// Reaped just before the context ended: not a run cut short.
+			return os.ErrProcessDone
+		}
+		killed.Store(err == nil)
+		return err
+	}
 	cmd.WaitDelay = time.Second
 	r := ExecRun{Start: time.Now()}
-	if err := startIn(cfg.NetNS, cmd); err != nil {
-		return r, fmt.Errorf("start %s: %w", cfg.Command[0], err)
+	// The kernel sends Pdeathsig when the THREAD that started the child
+	// ends, not the process, and Go ends threads of its own accord (a
+	// goroutine that exits locked to its thread takes the thread along).
+	// So the program is started and waited for by one goroutine locked to
+	// its thread inside netns.Do: that thread lives until the program has
+	// ended, and the program inherits its namespace.
+	var waitErr error
+	err := netns.Do(cfg.NetNS, func() error {
+		if err := startDirect(cmd); err != nil {
+			return fmt.Errorf("start %s: %w", cfg.Command[0], err)
+		}
+		defer waitedFor(cmd.Process.Pid)
+		waitErr = cmd.Wait()
+		return nil
+	})
+	if cmd.ProcessState == nil { // not started, or not waited for
+		if err == nil {
+			err = fmt.Errorf("wait for %s: %w", cfg.Command[0], waitErr)
+		}
+		return r, err
 	}
-	err := cmd.Wait()
 	r.Duration = time.Since(r.Start)
 	r.ExitCode = cmd.ProcessState.ExitCode()
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
 		r.Signal = unix.SignalName(ws.Signal())
 	}
-	r.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
+	// A program that ended on its own as the context did keeps its status.
+	if killed.Load() && ws.Signaled() && ws.Signal() == unix.SIGKILL {
+		r.TimedOut = errors.Is(context.Cause(runCtx), errTimedOut)
+		r.CutShort = !r.TimedOut
+	}
 	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) && !r.TimedOut && !errors.Is(err, exec.ErrWaitDelay) {
-		return r, fmt.Errorf("wait for %s: %w", cfg.Command[0], err)
+	switch {
+	case waitErr == nil, killed.Load(), errors.As(waitErr, &exitErr), errors.Is(waitErr, exec.ErrWaitDelay):
+	default:
+		return r, fmt.Errorf("wait for %s: %w", cfg.Command[0], waitErr)
 	}
-	r.Symptoms = Match(out.String())
-	return r, nil
-}
-
-// Match returns the symptoms a program's output contains, ignoring case.
-func Match(output string) []string {
-	lower := strings.ToLower(output)
-	var found []string
-	for _, s := range Symptoms {
-		if strings.Contains(lower, strings.ToLower(s)) {
-			found = append(found, s)
-		}
-	}
-	return found
-}
-
-// startIn starts the command from a thread inside the namespace: the child
-// inherits the thread's namespace, and nltrace's own threads stay where they
-// are.
-func startIn(path string, cmd *exec.Cmd) error {
-	return netns.Do(path, cmd.Start)
-}
-
-// capped keeps the first maxOutput bytes and drops the rest.
-type capped struct{ b *bytes.Buffer }
-
-func (c *capped) Write(p []byte) (int, error) {
-	if room := maxOutput - c.b.Len(); room > 0 {
-		c.b.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
+	r.Symptoms = out.symptoms()
+	// err is now the thread's failure to return to nltrace's namespace:
+	// nltrace's own fault, which ends the run.
+	return r, err
 }

@@ -1,6 +1,7 @@
 package repro
 
 import (
+	"bytes"
 	"slices"
 	"testing"
 )
@@ -22,5 +23,36 @@ func TestMatch(t *testing.T) {
 		if got := Match(tc.out); !slices.Equal(got, tc.want) {
 			t.Errorf("Match(%q) = %q, want %q", tc.out, got, tc.want)
 		}
+	}
+}
+
+// A symptom counts wherever the writes split the output, and however much
+// came before it, while the matcher keeps a few dozen bytes.
+func TestMatcherStreams(t *testing.T) {
+	const sym = "RTNETLINK answers: Device or Resource Busy\n"
+	for cut := 0; cut <= len(sym); cut++ {
+		m := newMatcher()
+		m.Write([]byte(sym[:cut]))
+		m.Write([]byte(sym[cut:]))
+		if got := m.symptoms(); !slices.Equal(got, []string{"device or resource busy"}) {
+			t.Errorf("split after %d bytes: %q", cut, got)
+		}
+	}
+
+	m := newMatcher()
+	filler := bytes.Repeat([]byte("x"), 4096)
+	for range (2 << 20) / len(filler) {
+		m.Write(filler)
+	}
+	if len(m.buf) > m.keep || cap(m.buf) > m.keep+matchChunk {
+		t.Errorf("after 2 MiB the matcher holds %d bytes (capacity %d), want at most %d", len(m.buf), cap(m.buf), m.keep)
+	}
+	// One write far larger than a chunk, the symptom at its very end.
+	m.Write(append(bytes.Repeat([]byte("y"), 1<<20), "Interrupted System Call"...))
+	if got := m.symptoms(); !slices.Equal(got, []string{"interrupted system call"}) {
+		t.Errorf("after 3 MiB: %q, want the symptom at the end", got)
+	}
+	if cap(m.buf) > m.keep+matchChunk {
+		t.Errorf("one 1 MiB write grew the matcher to %d bytes", cap(m.buf))
 	}
 }

@@ -83,6 +83,19 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (rep *report.Report, err 
 		}
 		defer tr.close()
 	}
+	if cfg.Exec != nil && eng != nil {
+		kids, aerr := adoptChildren(target.Path)
+		if aerr != nil {
+			return nil, aerr
+		}
+		// Before the namespace is removed: a process of the program's left
+		// in it would keep it, and its links, alive.
+		defer func() {
+			if eerr := kids.end(); eerr != nil {
+				err = errors.Join(err, eerr)
+			}
+		}()
+	}
 	coll, err := work(ctx, cfg, eng, target, kern, tr, hooks)
 	if err != nil {
 		return nil, err
