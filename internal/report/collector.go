@@ -45,6 +45,7 @@ type execAcc struct {
 	statuses map[string]int
 	symptoms map[string]int
 	failed   int
+	cutShort int
 	symptom  int // runs with at least one symptom
 }
 
@@ -135,7 +136,10 @@ func (c *Collector) AddExec(command []string, r repro.ExecRun) {
 	e := c.exec
 	e.runs++
 	e.statuses[r.Status()]++
-	if r.Status() != "exit 0" {
+	switch {
+	case r.CutShort:
+		e.cutShort++
+	case r.Status() != "exit 0":
 		e.failed++
 	}
 	for _, s := range r.Symptoms {
@@ -197,7 +201,7 @@ func (c *Collector) Report(stable func(nlclient.Kind) int, expected func(nlclien
 		r.Kinds = append(r.Kinds, kr)
 	}
 	if e := c.exec; e != nil {
-		er := &ExecReport{Command: e.command, Runs: e.runs, Failed: e.failed}
+		er := &ExecReport{Command: e.command, Runs: e.runs, Failed: e.failed, CutShort: e.cutShort}
 		for s, n := range e.statuses {
 			er.Statuses = append(er.Statuses, Count{s, n})
 		}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,10 +95,19 @@ func TestCollectorExec(t *testing.T) {
 	c.AddExec(cmd, repro.ExecRun{ExitCode: 1, Symptoms: []string{"interrupted system call"}})
 	c.AddExec(cmd, repro.ExecRun{ExitCode: 0})
 	c.AddExec(cmd, repro.ExecRun{ExitCode: -1, TimedOut: true})
+	c.AddExec(cmd, repro.ExecRun{ExitCode: -1, Signal: "SIGKILL", CutShort: true, Symptoms: []string{"interrupted system call"}})
 	r := c.Report(nil, nil)
 	e := r.Exec
-	if e.Runs != 3 || e.Failed != 2 || e.Symptoms[0] != (Count{"interrupted system call", 1}) {
-		t.Errorf("exec %+v", e)
+	if e.Runs != 4 || e.Failed != 2 || e.CutShort != 1 || e.Symptoms[0] != (Count{"interrupted system call", 2}) ||
+		!slices.Contains(e.Statuses, Count{repro.CutShort, 1}) {
+		t.Errorf("exec %+v: want 4 runs, 2 failed, 1 cut short (a status of its own, its symptom counted)", e)
+	}
+	var sb strings.Builder
+	if err := r.WriteText(&sb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sb.String(), "4 runs, 2 failed, 1 cut short by the end of the run") {
+		t.Errorf("the text report does not name the run cut short:\n%s", sb.String())
 	}
 	if !r.AnyInterrupted() {
 		t.Errorf("a symptom in the output is a reproduced interruption")

@@ -64,7 +64,10 @@ type ExecRecord struct {
 	ExitCode int       `json:"exit_code"` // -1 when a signal ended it
 	Signal   string    `json:"signal,omitempty"`
 	TimedOut bool      `json:"timed_out,omitempty"`
-	Symptoms []string  `json:"symptoms,omitempty"`
+	// CutShort says the program was still running when the run ended, and
+	// was killed then.
+	CutShort bool     `json:"cut_short,omitempty"`
+	Symptoms []string `json:"symptoms,omitempty"`
 }
 
 func dumpRecord(d repro.Dump) *DumpRecord {
@@ -87,7 +90,7 @@ func dumpRecord(d repro.Dump) *DumpRecord {
 
 func execRecord(r repro.ExecRun) *ExecRecord {
 	return &ExecRecord{Start: r.Start, Duration: r.Duration.Seconds(), ExitCode: r.ExitCode, Signal: r.Signal,
-		TimedOut: r.TimedOut, Symptoms: r.Symptoms}
+		TimedOut: r.TimedOut, CutShort: r.CutShort, Symptoms: r.Symptoms}
 }
 
 // Lines writes records, one JSON object per line. Its methods may be

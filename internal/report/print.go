@@ -175,7 +175,11 @@ func (p *printer) churn(c *ChurnReport) {
 }
 
 func (p *printer) exec(e *ExecReport) {
-	p.f("\nexec %s: %d runs, %d failed\n", strings.Join(e.Command, " "), e.Runs, e.Failed)
+	p.f("\nexec %s: %d runs, %d failed", strings.Join(e.Command, " "), e.Runs, e.Failed)
+	if e.CutShort > 0 {
+		p.f(", %d cut short by the end of the run", e.CutShort)
+	}
+	p.f("\n")
 	for _, s := range e.Statuses {
 		p.f("  %-52s %d\n", s.Label, s.Runs)
 	}

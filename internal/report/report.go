@@ -146,12 +146,18 @@ type OpRate struct {
 type ExecReport struct {
 	Command []string `json:"command"`
 	Runs    int      `json:"runs"`
-	// Statuses counts runs by how they ended ("exit 0", "timeout", ...).
+	// Statuses counts runs by how they ended ("exit 0", "timeout", "cut
+	// short by the end of the run", ...).
 	Statuses []Count `json:"statuses"`
 	// Symptoms counts runs whose output contained each known symptom.
 	Symptoms []Count `json:"symptoms"`
-	// Failed counts runs that did not exit 0.
+	// Failed counts runs that ended other than with exit 0, not counting
+	// those cut short.
 	Failed int `json:"failed"`
+	// CutShort counts runs still going when the run ended (its duration,
+	// its dumps, a signal), killed then. They are in Runs and Statuses, and
+	// their output up to then in Symptoms.
+	CutShort int `json:"cut_short,omitempty"`
 }
 
 // Count is a label and how many runs had it.
