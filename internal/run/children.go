@@ -37,9 +37,8 @@ var subreaper struct {
 // children bounds the lifetime of the processes a run's program starts
 // to the run.
 type children struct {
-	ns      *os.File // the run's namespace
-	st      unix.Stat_t
-	stopped bool
+	ns *os.File // the run's namespace
+	st unix.Stat_t
 }
 
 // adoptChildren makes this process a child subreaper that reaps the
@@ -105,15 +104,15 @@ func reap(stop, done chan struct{}) {
 // subreaper. It must be called after the program's last run has been
 // waited for, and before the namespace is removed.
 func (c *children) end() error {
-	if c.stopped {
-		return nil
-	}
-	c.stopped = true
 	defer c.ns.Close()
 	subreaper.Lock()
 	defer subreaper.Unlock()
-	last := subreaper.runs == 1
-	err := c.sweep(last)
+	// A subreaper adopts only its own descendants, and nltrace starts no
+	// process but the program: every orphan is the program's. Not so for
+	// the init of a PID namespace (nltrace as a container's entry point),
+	// which adopts every orphan there.
+	orphans := subreaper.runs == 1 && os.Getpid() != 1
+	err := c.sweep(orphans)
 	subreaper.runs--
 	if subreaper.runs == 0 {
 		close(subreaper.stop)
@@ -142,7 +141,8 @@ func (c *children) sweep(orphans bool) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d processes of the program still alive %v after SIGKILL: %s", len(left), endWait, strings.Join(left, ", "))
+			return fmt.Errorf("%d processes of the program still alive %v after SIGKILL, holding namespace %s: %s",
+				len(left), endWait, c.ns.Name(), strings.Join(left, ", "))
 		}
 		time.Sleep(delay)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -34,12 +35,17 @@ func ppidState(pid int) (ppid int, state string, ok bool) {
 func TestRunReapsAndEndsOrphans(t *testing.T) {
 	testenv.Root(t)
 	dir := t.TempDir()
-	quick, slow := filepath.Join(dir, "quick"), filepath.Join(dir, "slow")
+	quick, slow, away := filepath.Join(dir, "quick"), filepath.Join(dir, "slow"), filepath.Join(dir, "away")
 	// Run 1 leaves an orphan that ends soon, and one that would live on;
 	// run 2 gives the first time to end and be reaped.
 	script := fmt.Sprintf(`if [ -s %[1]s ]; then sleep 0.5; exit 0; fi
 setsid sleep 0.1 >/dev/null 2>&1 & echo $! > %[1]s
 setsid sleep 1000 >/dev/null 2>&1 & echo $! > %[2]s`, quick, slow)
+	// And, where unshare exists, one in a namespace of its own.
+	_, err := exec.LookPath("unshare")
+	if err == nil {
+		script += fmt.Sprintf("\nsetsid unshare -n sleep 1000 >/dev/null 2>&1 & echo $! > %s", away)
+	}
 	pidIn := func(file string) int {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -51,7 +57,7 @@ setsid sleep 1000 >/dev/null 2>&1 & echo $! > %[2]s`, quick, slow)
 	}
 	var runs int
 	var problems []string
-	_, err := Run(context.Background(), Config{
+	_, err = Run(context.Background(), Config{
 		Namespace: &churn.Config{Links: 2, Workers: 1, Mix: churn.Mix{churn.LinkOps: 1}},
 		Exec:      &Exec{Command: []string{"sh", "-c", script}, Timeout: 10 * time.Second, Runs: 2},
 	}, Hooks{ExecRun: func(r repro.ExecRun) {
@@ -68,8 +74,10 @@ setsid sleep 1000 >/dev/null 2>&1 & echo $! > %[2]s`, quick, slow)
 		}
 	}})
 	t.Cleanup(func() {
-		if pid := pidIn(slow); pid > 0 {
-			syscall.Kill(pid, syscall.SIGKILL)
+		for _, f := range []string{slow, away} {
+			if pid := pidIn(f); pid > 0 {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
 		}
 	})
 	if err != nil {
@@ -80,6 +88,11 @@ setsid sleep 1000 >/dev/null 2>&1 & echo $! > %[2]s`, quick, slow)
 	}
 	if _, state, ok := ppidState(pidIn(slow)); ok {
 		t.Errorf("the program's daemon outlived the run, state %s", state)
+	}
+	if _, err := os.Stat(away); err == nil {
+		if _, state, ok := ppidState(pidIn(away)); ok {
+			t.Errorf("the program's daemon in a namespace of its own outlived the run, state %s", state)
+		}
 	}
 }
 
