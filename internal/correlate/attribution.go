@@ -19,8 +19,20 @@ type Attribution struct {
 	Errors      []string          `json:"errors,omitempty"`
 	Kinds       []KindAttribution `json:"kinds,omitempty"`
 	// Dumps holds every interrupted dump, and every dump the kernel
-	// disagrees with, with its explanation.
+	// disagrees with, with its explanation: in a long run, the first ones
+	// up to a bound.
 	Dumps []*Dump `json:"dumps,omitempty"`
+	// OmittedDumps counts the dumps past the bound of Dumps: counted in
+	// Kinds, not listed.
+	OmittedDumps int `json:"omitted_dumps,omitempty"`
+	// DroppedSamples counts chunk samples set aside unjoined because more
+	// were waiting for their dump's result than a run keeps in memory:
+	// their dumps may count as without samples.
+	DroppedSamples int `json:"dropped_samples,omitempty"`
+	// DroppedWriters counts writer events set aside for the same reason
+	// before the dumps they explain were joined: those may count as
+	// unexplained.
+	DroppedWriters int `json:"dropped_writers,omitempty"`
 }
 
 // NewAttribution summarizes joined dumps, keeping the top culprits of each
@@ -36,7 +48,8 @@ func NewAttribution(dumps []*Dump, top int) *Attribution {
 }
 
 // Collector gathers the probe's events and the dumpers' results of one run
-// for Join. Its methods may be called from several goroutines.
+// for Join, keeping them all: for tests and short runs (a run of minutes
+// uses a Joiner). Its methods may be called from several goroutines.
 type Collector struct {
 	mu      sync.Mutex
 	results []*nlclient.Result

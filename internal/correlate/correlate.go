@@ -17,7 +17,8 @@ type Dump struct {
 	NetNS  uint64           `json:"netns"`
 	PortID uint32           `json:"port_id"`
 	Seq    uint32           `json:"seq"`
-	// Samples are the kernel's chunk samples of this dump, in order.
+	// Samples are the kernel's chunk samples of this dump, in order (nil
+	// in the dumps a Joiner lists: it releases them once joined).
 	Samples []*probe.Sample `json:"-"`
 	// Mismatches lists chunks whose flag differs between the kernel's
 	// sample and what userspace received; Missing says why samples could
@@ -140,7 +141,7 @@ func flatten(results []*nlclient.Result) []*nlclient.Result {
 	return out
 }
 
-func (d *Dump) join(idx writerIndex) {
+func (d *Dump) join(idx writerLookup) {
 	for _, s := range d.Samples {
 		if s.Lost {
 			d.Lost++
@@ -192,7 +193,7 @@ func (d *Dump) join(idx writerIndex) {
 // and datagrams cannot be paired one to one: the kernel's flag is the
 // ground truth, and its predecessor sample is still known unless it was
 // lost too. Chunk numbers are then unknown (0).
-func (d *Dump) explainUnaligned(idx writerIndex, data []*probe.Sample) {
+func (d *Dump) explainUnaligned(idx writerLookup, data []*probe.Sample) {
 	if !d.Interrupted() {
 		return
 	}
@@ -216,7 +217,7 @@ func (d *Dump) explainUnaligned(idx writerIndex, data []*probe.Sample) {
 
 // explain accounts for the flag on data[i] (userspace chunk number
 // chunk): the counters moved between the previous chunk and this one.
-func explain(idx writerIndex, counters []probe.Counter, data []*probe.Sample, i, chunk int) *Interruption {
+func explain(idx writerLookup, counters []probe.Counter, data []*probe.Sample, i, chunk int) *Interruption {
 	if i == 0 {
 		return &Interruption{Chunk: chunk, Note: "first chunk flagged: the kernel never flags it (samples out of step?)"}
 	}
@@ -229,7 +230,7 @@ func explain(idx writerIndex, counters []probe.Counter, data []*probe.Sample, i,
 // snapshots; when there are none, the bump may have landed while
 // data[prev] was built, after it read its counter (RCU dumps): then the
 // window starts one chunk earlier.
-func explainPair(idx writerIndex, counters []probe.Counter, data []*probe.Sample, prev int, cur *probe.Sample) *Interruption {
+func explainPair(idx writerLookup, counters []probe.Counter, data []*probe.Sample, prev int, cur *probe.Sample) *Interruption {
 	in := &Interruption{}
 	in.Moves, in.Writers = window(idx, counters, data[prev], cur)
 	if len(in.Writers) == 0 && prev > 0 {
@@ -247,7 +248,7 @@ func explainPair(idx writerIndex, counters []probe.Counter, data []*probe.Sample
 	return in
 }
 
-func window(idx writerIndex, counters []probe.Counter, from, to *probe.Sample) ([]Move, []*probe.Writer) {
+func window(idx writerLookup, counters []probe.Counter, from, to *probe.Sample) ([]Move, []*probe.Writer) {
 	var moves []Move
 	var writers []*probe.Writer
 	for _, c := range counters {
@@ -261,8 +262,14 @@ func window(idx writerIndex, counters []probe.Counter, from, to *probe.Sample) (
 	return moves, writers
 }
 
-// writerIndex holds writers by namespace and counter, sorted by the value
-// they bumped.
+// writerLookup finds the writers of a counter in a namespace whose bump
+// took it from a value in [from, to), with wrap-around, ordered by that
+// value, then by time.
+type writerLookup interface {
+	between(netns uint64, c probe.Counter, from, to uint32) []*probe.Writer
+}
+
+// writerIndex holds a run's writers by namespace and counter.
 type writerIndex map[indexKey][]*probe.Writer
 
 type indexKey struct {
@@ -276,23 +283,27 @@ func newWriterIndex(writers []*probe.Writer) writerIndex {
 		k := indexKey{w.NetNS, w.Counter}
 		idx[k] = append(idx[k], w)
 	}
-	for _, ws := range idx {
-		slices.SortStableFunc(ws, func(a, b *probe.Writer) int {
-			return cmp.Or(cmp.Compare(a.Before, b.Before), cmp.Compare(a.Time, b.Time))
-		})
-	}
 	return idx
 }
 
-// between returns the writers whose bump took the counter from a value
-// in [from, to), with wrap-around.
 func (idx writerIndex) between(netns uint64, c probe.Counter, from, to uint32) []*probe.Writer {
 	var out []*probe.Writer
 	for _, w := range idx[indexKey{netns, c}] {
-		if w.Before-from < to-from {
+		if inWindow(w, from, to) {
 			out = append(out, w)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *probe.Writer) int { return cmp.Compare(a.Before-from, b.Before-from) })
+	sortWindow(out, from)
 	return out
+}
+
+func inWindow(w *probe.Writer, from, to uint32) bool { return w.Before-from < to-from }
+
+// sortWindow orders a window's writers by the value they bumped, then by
+// time; ties keep the order they came in, so that a streaming join and a
+// batch join of the same events agree.
+func sortWindow(ws []*probe.Writer, from uint32) {
+	slices.SortStableFunc(ws, func(a, b *probe.Writer) int {
+		return cmp.Or(cmp.Compare(a.Before-from, b.Before-from), cmp.Compare(a.Time, b.Time))
+	})
 }

@@ -8,4 +8,9 @@
 // value, not by time: each writer records the counter before its bump,
 // and each chunk sample the counters after its handler ran, so events
 // from other CPUs or delivered out of order land in the right window.
+//
+// Join and Collector join a run's events all at once. A Joiner joins
+// them as they come, each dump once its result is in and its late
+// samples had time to arrive, and keeps only what dumps still waiting
+// can need: a run of hours holds seconds of events.
 package correlate

@@ -54,48 +54,67 @@ func (c Culprit) String() string {
 // Summarize aggregates dumps per kind, in nlclient.Kinds order, keeping
 // the top culprits of each.
 func Summarize(dumps []*Dump, top int) []KindAttribution {
-	byKind := map[nlclient.Kind]*KindAttribution{}
-	counts := map[nlclient.Kind]map[Culprit]int{}
+	var t tally
 	for _, d := range dumps {
-		s := byKind[d.Kind]
-		if s == nil {
-			s = &KindAttribution{Kind: d.Kind}
-			byKind[d.Kind] = s
-			counts[d.Kind] = map[Culprit]int{}
-		}
-		s.Dumps++
-		s.Lost += d.Lost
-		if len(d.Mismatches) > 0 {
-			s.Mismatched++
-		}
-		if d.Missing != "" {
-			s.Unmatched++
-		}
-		if !d.Interrupted() {
-			continue
-		}
-		s.Interrupted++
-		if d.Explained() {
-			s.Explained++
-		}
-		seen := map[Culprit]bool{}
-		for _, in := range d.Interruptions {
-			for _, w := range in.Writers {
-				c := culpritOf(w)
-				if !seen[c] {
-					seen[c] = true
-					counts[d.Kind][c]++
-				}
+		t.add(d)
+	}
+	return t.kinds(top)
+}
+
+// tally folds dumps into per-kind figures one at a time, so that a long
+// run's summary does not need its dumps.
+type tally struct {
+	byKind map[nlclient.Kind]*KindAttribution
+	counts map[nlclient.Kind]map[Culprit]int
+}
+
+func (t *tally) add(d *Dump) {
+	if t.byKind == nil {
+		t.byKind, t.counts = map[nlclient.Kind]*KindAttribution{}, map[nlclient.Kind]map[Culprit]int{}
+	}
+	s := t.byKind[d.Kind]
+	if s == nil {
+		s = &KindAttribution{Kind: d.Kind}
+		t.byKind[d.Kind] = s
+		t.counts[d.Kind] = map[Culprit]int{}
+	}
+	s.Dumps++
+	s.Lost += d.Lost
+	if len(d.Mismatches) > 0 {
+		s.Mismatched++
+	}
+	if d.Missing != "" {
+		s.Unmatched++
+	}
+	if !d.Interrupted() {
+		return
+	}
+	s.Interrupted++
+	if d.Explained() {
+		s.Explained++
+	}
+	seen := map[Culprit]bool{}
+	for _, in := range d.Interruptions {
+		for _, w := range in.Writers {
+			c := culpritOf(w)
+			if !seen[c] {
+				seen[c] = true
+				t.counts[d.Kind][c]++
 			}
 		}
 	}
+}
+
+// kinds returns the figures so far; the tally goes on.
+func (t *tally) kinds(top int) []KindAttribution {
 	var out []KindAttribution
 	for _, k := range nlclient.Kinds {
-		s := byKind[k]
-		if s == nil {
+		p := t.byKind[k]
+		if p == nil {
 			continue
 		}
-		for c, n := range counts[k] {
+		s := *p
+		for c, n := range t.counts[k] {
 			c.Count = n
 			s.Culprits = append(s.Culprits, c)
 		}
@@ -105,7 +124,7 @@ func Summarize(dumps []*Dump, top int) []KindAttribution {
 		if len(s.Culprits) > top {
 			s.Culprits = s.Culprits[:top]
 		}
-		out = append(out, *s)
+		out = append(out, s)
 	}
 	return out
 }
