@@ -16,10 +16,11 @@ import (
 const topCulprits = 5
 
 // tracer records the kernel's view of a run's dumps and joins it to what
-// the dumpers saw.
+// the dumpers saw as the run goes: a run of hours must not keep every
+// kernel sample.
 type tracer struct {
 	p    *probe.Probe
-	coll correlate.Collector
+	join *correlate.Joiner
 	stop context.CancelFunc
 	done chan error
 	// unavailable says why there is no kernel attribution.
@@ -54,9 +55,10 @@ func startTrace(cfg Trace, nsPath string) (*tracer, error) {
 	if len(t.p.Skipped) > 0 {
 		slog.Warn("kernel functions not traceable here; the report says what is missing", "skipped", len(t.p.Skipped))
 	}
+	t.join = correlate.NewJoiner(correlate.JoinerConfig{Top: topCulprits})
 	ctx, stop := context.WithCancel(context.Background())
 	t.stop, t.done = stop, make(chan error, 1)
-	go func() { t.done <- t.p.Run(ctx, t.coll.Event) }()
+	go func() { t.done <- t.p.Run(ctx, t.join.Event) }()
 	return t, nil
 }
 
@@ -83,10 +85,10 @@ func namespaceInode(path string) (uint64, error) {
 	return netns.Inode(f)
 }
 
-// add keeps a dump's result for the join.
+// add hands a dump's result to the join.
 func (t *tracer) add(r *nlclient.Result) {
 	if t.p != nil && r != nil {
-		t.coll.Result(r)
+		t.join.Result(r)
 	}
 }
 
@@ -101,7 +103,8 @@ func (t *tracer) finish() *correlate.Attribution {
 	}
 	t.stop()
 	runErr := <-t.done
-	a := correlate.NewAttribution(t.coll.Join(), topCulprits)
+	// The probe is drained: every sample and writer is in.
+	a := t.join.Flush()
 	a.Backend, a.Skipped = t.p.Backend.String(), t.p.Skipped
 	var err error
 	if a.Drops, err = t.p.Drops(); err != nil {
