@@ -70,17 +70,11 @@ func Start(ctx context.Context, cfg Config) (e *Engine, err error) {
 			e = nil
 		}
 	}()
-	if _, err := netns.Create(e.name); err != nil {
+	if e.mainNS, err = newNamespace(e.name); err != nil {
 		return e, err
 	}
-	if _, err := netns.Create(e.name + awaySuffix); err != nil {
+	if e.awayNS, err = newNamespace(e.name + awaySuffix); err != nil {
 		return e, err
-	}
-	if e.mainNS, err = os.Open(netns.Path(e.name)); err != nil {
-		return e, fmt.Errorf("open namespace: %w", err)
-	}
-	if e.awayNS, err = os.Open(netns.Path(e.name + awaySuffix)); err != nil {
-		return e, fmt.Errorf("open namespace: %w", err)
 	}
 	if e.ctl, err = nlclient.Dial(e.Target()); err != nil {
 		return e, err
@@ -115,14 +109,18 @@ func (e *Engine) Close() error {
 		e.ctl.Close()
 		e.ctl = nil
 	}
-	for _, f := range []**os.File{&e.mainNS, &e.awayNS} {
-		if *f != nil {
-			(*f).Close()
-			*f = nil
+	// Removed while still held: a namespace seen unlocked is a leftover to
+	// `nltrace cleanup`. Only what this engine made: a name that was taken
+	// is someone else's.
+	for _, ns := range []struct {
+		f    **os.File
+		name string
+	}{{&e.awayNS, e.name + awaySuffix}, {&e.mainNS, e.name}} {
+		if *ns.f != nil {
+			errs = append(errs, netns.Delete(ns.name))
+			(*ns.f).Close()
+			*ns.f = nil
 		}
-	}
-	if e.name != "" {
-		errs = append(errs, netns.Delete(e.name+awaySuffix), netns.Delete(e.name))
 	}
 	return errors.Join(errs...)
 }

@@ -3,7 +3,6 @@ package churn
 import (
 	"context"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -87,51 +86,4 @@ func TestRunDoesEveryOperation(t *testing.T) {
 	if c.Errors != 0 {
 		t.Errorf("%d failed operations", c.Errors)
 	}
-}
-
-func TestLeftoversSparesLiveRuns(t *testing.T) {
-	testenv.Root(t)
-	// A process that has exited leaves a pid nobody holds (until reused,
-	// which a fresh pid makes unlikely within the test).
-	cmd := exec.Command("true")
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	dead := Prefix + itoa(cmd.Process.Pid) + "-1"
-	live := newName()
-	for _, n := range []string{dead, live} {
-		if _, err := netns.Create(n); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { netns.Delete(n) })
-	}
-	left, err := Leftovers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !containsName(left, dead) || containsName(left, live) {
-		t.Fatalf("leftovers %v: want %s and not %s", left, dead, live)
-	}
-	removed, err := Cleanup()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !containsName(removed, dead) {
-		t.Errorf("cleanup removed %v, not %s", removed, dead)
-	}
-	if _, err := os.Stat(netns.Path(dead)); !os.IsNotExist(err) {
-		t.Errorf("%s still there", dead)
-	}
-	if _, err := os.Stat(netns.Path(live)); err != nil {
-		t.Errorf("cleanup removed the live run's namespace: %v", err)
-	}
-}
-
-func containsName(l []Leftover, name string) bool {
-	for _, x := range l {
-		if x.Name == name {
-			return true
-		}
-	}
-	return false
 }

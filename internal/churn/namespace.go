@@ -1,14 +1,15 @@
 package churn
 
 import (
-	"errors"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/nltrace/nltrace/internal/netns"
 )
@@ -21,12 +22,27 @@ const awaySuffix = "-away"
 
 var seq atomic.Int64
 
-// newName returns a fresh namespace name carrying this process's pid.
+// runID tells apart the runs that have the same pid in different PID
+// namespaces: every container's first process is pid 1.
+var runID = sync.OnceValue(func() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+})
+
+// newName returns a fresh namespace name: nltrace-churn-PID-RUNID-N.
 func newName() string {
-	return fmt.Sprintf("%s%d-%d", Prefix, os.Getpid(), seq.Add(1))
+	return fmt.Sprintf("%s%d-%s-%d", Prefix, os.Getpid(), runID(), seq.Add(1))
 }
 
-// Owner returns the pid in a namespace name made by this package.
+// newNamespace creates the named namespace, held: its lock says a live run
+// uses it until the run closes the file or dies (netns.CreateHeld), which
+// is how Leftovers tells a leftover from a live run's namespace.
+func newNamespace(name string) (*os.File, error) { return netns.CreateHeld(name) }
+
+// Owner returns the pid in a namespace name made by this package: the
+// run's pid in the PID namespace it ran in, which says nothing about
+// whether it still runs.
 func Owner(name string) (int, bool) {
 	rest, ok := strings.CutPrefix(name, Prefix)
 	if !ok {
@@ -40,51 +56,6 @@ func Owner(name string) (int, bool) {
 	return n, true
 }
 
-// Leftover is a namespace of a run whose process is gone.
-type Leftover struct {
-	Name string
-	PID  int
-}
-
-// Leftovers lists the namespaces left by runs that no longer exist. A
-// namespace whose process still runs is not a leftover.
-func Leftovers() ([]Leftover, error) {
-	names, err := netns.List(Prefix)
-	if err != nil {
-		return nil, err
-	}
-	var out []Leftover
-	for _, name := range names {
-		pid, ok := Owner(name)
-		if !ok || alive(pid) {
-			continue
-		}
-		out = append(out, Leftover{Name: name, PID: pid})
-	}
-	return out, nil
-}
-
-// Cleanup removes every leftover and returns what it removed.
-func Cleanup() ([]Leftover, error) {
-	left, err := Leftovers()
-	if err != nil {
-		return nil, err
-	}
-	var errs []error
-	var done []Leftover
-	for _, l := range left {
-		if err := netns.Delete(l.Name); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		done = append(done, l)
-	}
-	return done, errors.Join(errs...)
-}
-
-// alive reports whether a process exists. EPERM means it exists but
-// belongs to someone else.
-func alive(pid int) bool {
-	err := unix.Kill(pid, 0)
-	return err == nil || errors.Is(err, unix.EPERM)
-}
+// legacyName matches the names nltrace gave its namespaces before it held
+// them locked: nltrace-churn-PID-N.
+var legacyName = regexp.MustCompile(`^` + regexp.QuoteMeta(Prefix) + `[0-9]+-[0-9]+(` + awaySuffix + `)?$`)
