@@ -50,6 +50,10 @@ func PrivateRun(t *testing.T) bool {
 		}
 		// Every mount is private already: the runtime made them so in the
 		// child (SysProcAttr.Unshareflags below).
+		// A guest's initramfs may have no /run to mount on.
+		if err := os.MkdirAll("/run", 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := unix.Mount("tmpfs", "/run", "tmpfs", 0, "mode=0755"); err != nil {
 			t.Fatalf("mount a tmpfs on /run: %v", err)
 		}
