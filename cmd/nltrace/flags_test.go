@@ -155,7 +155,7 @@ func TestEveryFlagRejectsBadValues(t *testing.T) {
 		"nexthops": append(own, "--nexthops", "-1"), "inject-at": {"--inject-at", "0"},
 		"exec": {"--churn", "--exec=maybe"}, "runs": append(own, "--runs", "-1", "--exec", "--", "true"),
 		"exec-timeout": append(own, "--exec-timeout", "-1s", "--exec", "--", "true"),
-		"trace": append(own, "--trace=maybe"), "backend": append(own, "--backend", "bogus"),
+		"trace":        append(own, "--trace=maybe"), "backend": append(own, "--backend", "bogus"),
 		"stacks": append(own, "--stacks=maybe"),
 	}
 	for _, f := range dumpFlags() {
