@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-	clang-19 llvm-19 libbpf-dev  # make generate (bpf2go)
+	clang-19 llvm-19  # make generate (bpf2go; the libbpf headers are vendored in bpf/include)
 	qemu-system-x86 qemu-system-arm busybox-static cpio xz-utils  # the kernel matrix
 	iproute2  # baselines of benchmarks and the client lab
 )
