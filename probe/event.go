@@ -164,6 +164,9 @@ type Writer struct {
 	Worker  bool     `json:"worker,omitempty"`
 	Context Context  `json:"context"`
 	Stack   []string `json:"stack,omitempty"`
+	// StackError says why a stack asked for (Config.Stacks) is missing:
+	// "file exists" is the stack map's hash already holding another stack.
+	StackError string `json:"stack_error,omitempty"`
 }
 
 // Context is where a writer ran.

@@ -13,6 +13,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
 )
 
 // Config selects what the probe watches.
@@ -41,10 +42,11 @@ type Probe struct {
 	colls    [sides]*ebpf.Collection
 	// The writer object's maps: the ring buffer and drop counter both
 	// sides share, and the writer side's stacks.
-	maps  writerMaps
-	links []link.Link
-	rd    *ringbuf.Reader
-	syms  *Kallsyms
+	maps   writerMaps
+	links  []link.Link
+	rd     *ringbuf.Reader
+	syms   *Kallsyms
+	stacks bool // Config.Stacks
 }
 
 // Open loads and attaches the probe. With Auto it tries fentry, then
@@ -104,7 +106,7 @@ func open(b Backend, cfg Config, kernel *btf.Spec, syms *Kallsyms, o *objects) (
 	if err := o.configure(cfg); err != nil {
 		return nil, err
 	}
-	p := &Probe{Backend: b, Skipped: skipped, syms: syms}
+	p := &Probe{Backend: b, Skipped: skipped, syms: syms, stacks: cfg.Stacks}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -198,8 +200,8 @@ func (p *Probe) Read() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if w, ok := ev.(*Writer); ok && stack >= 0 {
-		w.Stack = p.stack(stack)
+	if w, ok := ev.(*Writer); ok && p.stacks {
+		w.Stack, w.StackError = p.stack(stack)
 	}
 	return ev, nil
 }
@@ -242,10 +244,15 @@ func (p *Probe) Drops() (uint64, error) {
 	return n, nil
 }
 
-func (p *Probe) stack(id int32) []string {
+// stack returns the stack the program stored under id, or why there is
+// none: a negative id is bpf_get_stackid's errno.
+func (p *Probe) stack(id int32) ([]string, string) {
+	if id < 0 {
+		return nil, unix.Errno(-id).Error()
+	}
 	var pcs [127]uint64
 	if err := p.maps.Stacks.Lookup(uint32(id), &pcs); err != nil {
-		return nil
+		return nil, fmt.Sprintf("read stack %d: %v", id, err)
 	}
 	var out []string
 	for _, pc := range pcs {
@@ -254,7 +261,7 @@ func (p *Probe) stack(id int32) []string {
 		}
 		out = append(out, p.syms.Frame(pc))
 	}
-	return out
+	return out, ""
 }
 
 // Close detaches and unloads everything; closing twice is harmless.

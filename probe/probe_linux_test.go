@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nltrace/nltrace/internal/correlate"
 	"github.com/nltrace/nltrace/internal/netns"
 	"github.com/nltrace/nltrace/internal/testenv"
@@ -366,8 +368,10 @@ func TestInject(t *testing.T) {
 				if w := x.Writers[0]; w.Context != probe.ContextTask || w.Worker != in.async {
 					t.Errorf("writer ran in %v (worker %v), want a task (worker %v)", w.Context, w.Worker, in.async)
 				}
-				if w := x.Writers[0]; len(w.Stack) == 0 {
-					t.Errorf("writer event has no stack")
+				// A hash collision in the stack map is a limit of
+				// bpf_get_stackid, not a bug: any other reason is.
+				if w := x.Writers[0]; len(w.Stack) == 0 && w.StackError != unix.EEXIST.Error() {
+					t.Errorf("writer event has no stack: %s", w.StackError)
 				} else {
 					t.Logf("stack %v", w.Stack[:min(4, len(w.Stack))])
 				}
