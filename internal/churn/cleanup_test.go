@@ -232,6 +232,14 @@ func TestRootCleanupEndsProcessesInside(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sleep.Process.Kill()
+	// Start returns after fork, before exec: until then the child still
+	// carries the test binary's name, which a slow guest shows.
+	commPath := fmt.Sprintf("/proc/%d/comm", sleep.Process.Pid)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(commPath); strings.TrimSpace(string(b)) == "sleep" {
+			break
+		}
+	}
 	held.Close() // the lock goes, as when the kernel ends a SIGKILLed run
 
 	removed, err := Cleanup()
