@@ -61,9 +61,11 @@ func (c *JoinerConfig) defaults() {
 // per-kind figures, and kept only if the attribution lists it, with a
 // copy of its result that has no objects, and no samples. Its final
 // Attribution is the one NewAttribution makes of Join on the same
-// events, as long as no event comes later than the limits allow and the
-// list of dumps stays within MaxDumps. Its methods may be called from
-// several goroutines.
+// events, as long as no event comes later than the limits allow, the
+// list of dumps stays within MaxDumps, and no counter stays still for
+// longer than WriterWindow while requests that may leave it alone come
+// (see releaseWriters). Its methods may be called from several
+// goroutines.
 type Joiner struct {
 	mu    sync.Mutex
 	cfg   JoinerConfig
@@ -178,6 +180,9 @@ func (j *Joiner) addSample(s *probe.Sample, now int64) {
 	}
 	b.samples = append(b.samples, s)
 	j.nsamples++
+	for _, c := range allCounters {
+		j.writers.saw(indexKey{s.NetNS, c}, s.Counters.Get(c))
+	}
 	if j.nsamples > j.cfg.MaxSamples {
 		j.shedSamples(now)
 	}
@@ -282,14 +287,27 @@ func (j *Joiner) floors() map[indexKey]uint32 {
 // window that no waiting dump can use. Writers mostly arrive in the
 // order of their bumps, so stopping at the first one still needed keeps
 // few others.
+//
+// A writer that may leave its counter alone (a nexthop request, a
+// device's nexthop flush) is needed by a window only once the counter
+// has moved past the value it found. While the counter stays there, such
+// writers leave after the window like unneeded ones: they would pile up
+// for as long as it stays (every device unregistered flushes nexthops),
+// and Join lists them all as culprits when it finally moves, although
+// only a recent request can have moved it.
 func (j *Joiner) releaseWriters(now int64) {
 	fl := j.floors()
 	cutoff := now - int64(j.cfg.WriterWindow)
 	for k, q := range j.writers.byKey {
 		floor, pinned := fl[k]
+		latest := j.writers.latest[k]
 		for q.len() > 0 {
 			e := q.front()
-			if e.at > cutoff || pinned && !before(e.w.Before, floor) {
+			if e.at > cutoff {
+				break
+			}
+			needed := pinned && !before(e.w.Before, floor)
+			if needed && (!e.w.Op.MayNotBump() || before(e.w.Before, latest)) {
 				break
 			}
 			j.writers.pop(k, q)

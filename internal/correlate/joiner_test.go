@@ -3,6 +3,7 @@ package correlate
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -245,6 +246,48 @@ func TestJoinerReleasesWriters(t *testing.T) {
 	}
 	if a := j.Flush(); a.DroppedWriters != 0 {
 		t.Errorf("dropped %d writers", a.DroppedWriters)
+	}
+}
+
+// TestJoinerForgetsRequestsAtAStillCounter: every device unregistered
+// records a nexthop flush at the value of nexthop.seq, which stays put in
+// a namespace without nexthops; the dumps always waiting must not keep
+// those for the whole run. The request that does move it is still found.
+func TestJoinerForgetsRequestsAtAStillCounter(t *testing.T) {
+	clock := &fakeClock{}
+	j := NewJoiner(JoinerConfig{Clock: clock.Time})
+	nexthop := func(op probe.Op) *probe.Writer {
+		return &probe.Writer{Time: uint64(clock.now), Op: op, Counter: probe.NexthopSeq, NetNS: ns, Ifname: "ch-0", Comm: "ip"}
+	}
+	for i := range 60000 {
+		clock.now = time.Duration(i) * time.Millisecond
+		r := linkDump(2)
+		r.Seq = uint32(i)
+		j.Result(r)
+		for _, s := range samples(10, 10) {
+			s.Seq = uint32(i)
+			j.Event(s)
+		}
+		j.Event(nexthop(probe.NexthopFlush))
+	}
+	if j.writers.n > 2500 {
+		t.Errorf("after a minute of flushes at a still counter: %d writers kept, want at most 2.5 s of them", j.writers.n)
+	}
+	// A nexthop dump sees the counter move between its two chunks.
+	r := &nlclient.Result{Kind: nlclient.Nexthop, NetNSInode: ns, PortID: port, Seq: 1 << 20, FirstInterrupted: 2, Chunks: []nlclient.Chunk{
+		{Index: 1, Messages: 5, Bytes: 500}, {Index: 2, Messages: 5, Bytes: 500, Interrupted: true}, {Index: 3, Messages: 1, Bytes: 20, Done: true}}}
+	j.Result(r)
+	j.Event(&probe.Sample{Start: 1, NetNS: ns, PortID: port, Seq: 1 << 20, Bytes: 500})
+	j.Event(nexthop(probe.NexthopNew))
+	j.Event(&probe.Sample{Start: 2, NetNS: ns, PortID: port, Seq: 1 << 20, Bytes: 500, Flagged: true, Counters: probe.Counters{NexthopSeq: 1}})
+	j.Event(&probe.Sample{Start: 3, NetNS: ns, PortID: port, Seq: 1 << 20, Done: true, Counters: probe.Counters{NexthopSeq: 1}})
+	a := j.Flush()
+	if len(a.Dumps) != 1 || !a.Dumps[0].Explained() {
+		t.Fatalf("the nexthop dump is not explained: %+v", a.Dumps)
+	}
+	ws := a.Dumps[0].Interruptions[0].Writers
+	if len(ws) > 2500 || !slices.ContainsFunc(ws, func(w *probe.Writer) bool { return w.Op == probe.NexthopNew }) {
+		t.Errorf("%d writers explain the dump, want the nexthop request among at most 2.5 s of flushes", len(ws))
 	}
 }
 

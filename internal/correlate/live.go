@@ -7,6 +7,17 @@ import "github.com/nltrace/nltrace/probe"
 type liveWriters struct {
 	byKey map[indexKey]*writerQueue
 	n     int
+	// latest is each counter's newest value seen, in samples and writers.
+	latest map[indexKey]uint32
+}
+
+func (l *liveWriters) saw(k indexKey, v uint32) {
+	if l.latest == nil {
+		l.latest = map[indexKey]uint32{}
+	}
+	if cur, ok := l.latest[k]; !ok || before(cur, v) {
+		l.latest[k] = v
+	}
 }
 
 // writerQueue is one counter's writers, oldest first, also indexed by
@@ -35,6 +46,10 @@ func (l *liveWriters) add(w *probe.Writer, now int64) {
 	q.push(stamped{w, now})
 	q.byBefore[w.Before] = append(q.byBefore[w.Before], w)
 	l.n++
+	l.saw(k, w.Before)
+	if !w.Op.MayNotBump() {
+		l.saw(k, w.Before+1)
+	}
 }
 
 // pop releases the oldest writer of queue q, of key k.
