@@ -13,12 +13,16 @@ import (
 // JoinerConfig bounds what a Joiner keeps; zero fields take the defaults
 // in parentheses.
 type JoinerConfig struct {
-	// Grace is how long a result waits for its dump's samples before the
-	// dump is joined (1 s): the probe's events reach userspace in
-	// ring-buffer batches, often after the dumper has its result.
+	// Grace is how long a dump waits, once its result and its last sample
+	// (the call that ended it) are in, for writers that other CPUs put in
+	// the ring buffer a little after that sample (1 s). The probe's
+	// events reach userspace in batches, often after the dumper has its
+	// result, and seconds late when the reader falls behind: the wait
+	// starts from the last sample, not from the result.
 	Grace time.Duration
-	// SampleTimeout is how long samples wait for their dump's result
-	// (10 s). Dumps made by other programs (--exec) never get one; an
+	// SampleTimeout is how long samples wait for their dump's result, and
+	// a result for its dump's last sample, lost or never made (10 s).
+	// Dumps made by other programs (--exec) never get a result; an
 	// interrupted attempt's result comes with the retry that ends it, so
 	// retries that last longer lose their earlier attempts' samples.
 	SampleTimeout time.Duration
@@ -56,16 +60,16 @@ func (c *JoinerConfig) defaults() {
 }
 
 // Joiner joins a run's results, samples and writers as they come, in any
-// order, in memory bounded however long the run: each dump is joined
-// once its result is in and the grace has passed, folded into the
-// per-kind figures, and kept only if the attribution lists it, with a
-// copy of its result that has no objects, and no samples. Its final
-// Attribution is the one NewAttribution makes of Join on the same
-// events, as long as no event comes later than the limits allow, the
-// list of dumps stays within MaxDumps, and no counter stays still for
-// longer than WriterWindow while requests that may leave it alone come
-// (see releaseWriters). Its methods may be called from several
-// goroutines.
+// order, in memory bounded however long the run. Each dump is joined once
+// its result and its last sample are in and the grace has passed (or its
+// last sample is given up on), folded into the per-kind figures, and kept
+// only if the attribution lists it, with a copy of its result that has no
+// objects, and no samples. Its final Attribution is the one
+// NewAttribution makes of Join on the same events, as long as no event
+// comes later than the limits allow, the list of dumps stays within
+// MaxDumps, and no counter stays still for longer than WriterWindow while
+// requests that may leave it alone come (see releaseWriters). Its methods
+// may be called from several goroutines.
 type Joiner struct {
 	mu    sync.Mutex
 	cfg   JoinerConfig
@@ -98,6 +102,9 @@ type bucket struct {
 	// later values must stay.
 	least   probe.Counters
 	created int64
+	// ended is when the sample of the call that ended the dump arrived;
+	// 0 until it does.
+	ended int64
 	// claims counts the results waiting to be joined with these samples:
 	// more than one only if a key is reused, where Join gives each the
 	// same samples too.
@@ -106,9 +113,18 @@ type bucket struct {
 }
 
 type pendingDump struct {
-	r   *nlclient.Result
-	b   *bucket
-	due int64
+	r       *nlclient.Result
+	b       *bucket
+	arrived int64
+}
+
+// ready says whether a dump can be joined: its samples are in, or will
+// not come.
+func (j *Joiner) ready(p pendingDump, now int64) bool {
+	if e := p.b.ended; e != 0 && now-e >= int64(j.cfg.Grace) {
+		return true
+	}
+	return now-p.arrived >= int64(j.cfg.SampleTimeout)
 }
 
 // NewJoiner returns a Joiner with cfg's bounds.
@@ -147,7 +163,7 @@ func (j *Joiner) Result(r *nlclient.Result) {
 	for _, a := range flatten([]*nlclient.Result{r}) {
 		b := j.bucket(probe.DumpKey{NetNS: a.NetNSInode, PortID: a.PortID, Seq: a.Seq}, now)
 		b.claims++
-		j.pending.push(pendingDump{r: trim(a), b: b, due: now + int64(j.cfg.Grace)})
+		j.pending.push(pendingDump{r: trim(a), b: b, arrived: now})
 	}
 	j.tick(now)
 }
@@ -180,6 +196,10 @@ func (j *Joiner) addSample(s *probe.Sample, now int64) {
 	}
 	b.samples = append(b.samples, s)
 	j.nsamples++
+	if s.Done {
+		// Never 0: the clock starts at 0.
+		b.ended = max(now, 1)
+	}
 	for _, c := range allCounters {
 		j.writers.saw(indexKey{s.NetNS, c}, s.Counters.Get(c))
 	}
@@ -215,11 +235,12 @@ func (j *Joiner) tick(now int64) {
 	}
 }
 
-// sweep joins the dumps whose grace is over, forgets samples that waited
-// too long for a result, and releases the writers no dump can need.
+// sweep joins the dumps that are ready, in the order their results came
+// (the order Join lists them in), forgets samples that waited too long
+// for a result, and releases the writers no dump can need.
 func (j *Joiner) sweep(now int64) {
 	j.last = now
-	for j.pending.len() > 0 && j.pending.front().due <= now {
+	for j.pending.len() > 0 && j.ready(j.pending.front(), now) {
 		j.join(j.pending.pop())
 	}
 	timeout := int64(j.cfg.SampleTimeout)
@@ -353,8 +374,8 @@ func (j *Joiner) shedWriters(now int64) {
 	}
 }
 
-// Attribution joins the dumps whose grace is over and returns the
-// attribution so far; the Joiner goes on.
+// Attribution joins the dumps that are ready and returns the attribution
+// so far; the Joiner goes on.
 func (j *Joiner) Attribution() *Attribution {
 	j.mu.Lock()
 	defer j.mu.Unlock()

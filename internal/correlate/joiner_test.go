@@ -192,6 +192,51 @@ func TestJoinerWaitsForLateSamples(t *testing.T) {
 	}
 }
 
+// TestJoinerWaitsForAStalledReader: when the ring buffer's reader falls
+// seconds behind (a busy or emulated CPU), samples come long after the
+// result; the dump waits for its last sample, however late.
+func TestJoinerWaitsForAStalledReader(t *testing.T) {
+	clock := &fakeClock{}
+	j := NewJoiner(JoinerConfig{Grace: time.Second, Clock: clock.Time})
+	j.Result(linkDump(4, 3))
+	clock.now = 3 * time.Second
+	for _, s := range samples(10, 10, 11, 11) {
+		j.Event(s)
+	}
+	j.Event(register("x", 10, ns))
+	clock.now = 3500 * time.Millisecond
+	if a := j.Attribution(); len(a.Dumps) != 0 {
+		t.Fatalf("joined %+v before the grace after its last sample", a.Dumps[0])
+	}
+	clock.now = 4100 * time.Millisecond
+	a := j.Attribution()
+	if len(a.Dumps) != 1 || !a.Dumps[0].Explained() || a.Dumps[0].Missing != "" {
+		t.Fatalf("dumps %+v, want one explained", a.Dumps)
+	}
+}
+
+// TestJoinerWithoutTheLastSample: a dump whose last sample is lost is
+// joined after the sample timeout with what came.
+func TestJoinerWithoutTheLastSample(t *testing.T) {
+	clock := &fakeClock{}
+	j := NewJoiner(JoinerConfig{SampleTimeout: 10 * time.Second, Clock: clock.Time})
+	j.Result(linkDump(4, 3))
+	clock.now = 100 * time.Millisecond
+	s := samples(10, 10, 11, 11)
+	for _, s := range s[:len(s)-1] {
+		j.Event(s)
+	}
+	j.Event(register("x", 10, ns))
+	clock.now = 5 * time.Second
+	if a := j.Attribution(); len(a.Dumps) != 0 {
+		t.Fatal("joined before its last sample or the timeout")
+	}
+	clock.now = 10100 * time.Millisecond
+	if a := j.Attribution(); len(a.Dumps) != 1 || !a.Dumps[0].Explained() {
+		t.Fatalf("dumps %+v, want one explained", a.Dumps)
+	}
+}
+
 // TestJoinerListsTheFirstDumps: past MaxDumps, dumps are counted, not
 // kept, and the attribution says how many.
 func TestJoinerListsTheFirstDumps(t *testing.T) {
