@@ -39,8 +39,9 @@ type JoinerConfig struct {
 	MaxSamples, MaxWriters int
 	// Top is how many culprits each kind names (5).
 	Top int
-	// OnDump, when set, sees each dump as it is joined, with its samples.
-	// It is called with the Joiner locked.
+	// OnDump, when set, sees each dump as it is joined, with its samples:
+	// in the order they are ready, not always the order their results
+	// came. It is called with the Joiner locked.
 	OnDump func(*Dump)
 	// Clock is time.Now unless a test drives time itself.
 	Clock func() time.Time
@@ -81,9 +82,12 @@ type Joiner struct {
 	buckets  map[probe.DumpKey]*bucket
 	nsamples int
 	// waiting lists buckets as they were made, for the sample timeout;
-	// pending lists the results in, for the grace.
+	// pending lists the results in the order they came, joined or not:
+	// a dump is listed once those before it are joined, so that the list
+	// is Join's, while a dump that waits long for its last sample holds
+	// back only its turn on the list, not the others' joins.
 	waiting fifo[*bucket]
-	pending fifo[pendingDump]
+	pending fifo[*pendingDump]
 	writers liveWriters
 
 	tally   tally
@@ -116,11 +120,13 @@ type pendingDump struct {
 	r       *nlclient.Result
 	b       *bucket
 	arrived int64
+	joined  bool
+	listed  *Dump // once joined, if it is to be listed
 }
 
 // ready says whether a dump can be joined: its samples are in, or will
 // not come.
-func (j *Joiner) ready(p pendingDump, now int64) bool {
+func (j *Joiner) ready(p *pendingDump, now int64) bool {
 	if e := p.b.ended; e != 0 && now-e >= int64(j.cfg.Grace) {
 		return true
 	}
@@ -163,7 +169,7 @@ func (j *Joiner) Result(r *nlclient.Result) {
 	for _, a := range flatten([]*nlclient.Result{r}) {
 		b := j.bucket(probe.DumpKey{NetNS: a.NetNSInode, PortID: a.PortID, Seq: a.Seq}, now)
 		b.claims++
-		j.pending.push(pendingDump{r: trim(a), b: b, arrived: now})
+		j.pending.push(&pendingDump{r: trim(a), b: b, arrived: now})
 	}
 	j.tick(now)
 }
@@ -235,14 +241,16 @@ func (j *Joiner) tick(now int64) {
 	}
 }
 
-// sweep joins the dumps that are ready, in the order their results came
-// (the order Join lists them in), forgets samples that waited too long
-// for a result, and releases the writers no dump can need.
+// sweep joins the dumps that are ready, forgets samples that waited too
+// long for a result, and releases the writers no dump can need.
 func (j *Joiner) sweep(now int64) {
 	j.last = now
-	for j.pending.len() > 0 && j.ready(j.pending.front(), now) {
-		j.join(j.pending.pop())
+	for _, p := range j.pending.live() {
+		if !p.joined && j.ready(p, now) {
+			j.join(p)
+		}
 	}
+	j.list()
 	timeout := int64(j.cfg.SampleTimeout)
 	for j.waiting.len() > 0 && j.waiting.front().created+timeout <= now {
 		if b := j.waiting.pop(); !b.gone && b.claims == 0 {
@@ -253,8 +261,9 @@ func (j *Joiner) sweep(now int64) {
 	j.releaseWriters(now)
 }
 
-func (j *Joiner) join(p pendingDump) {
+func (j *Joiner) join(p *pendingDump) {
 	b := p.b
+	p.joined, p.b = true, nil
 	b.claims--
 	slices.SortStableFunc(b.samples, func(x, y *probe.Sample) int { return cmp.Compare(x.Start, y.Start) })
 	d := &Dump{Result: p.r, Kind: p.r.Kind, NetNS: b.key.NetNS, PortID: b.key.PortID, Seq: b.key.Seq, Samples: b.samples}
@@ -268,12 +277,37 @@ func (j *Joiner) join(p pendingDump) {
 		j.release(b)
 	}
 	if d.Interrupted() || len(d.Mismatches) > 0 || d.Missing != "" {
-		if j.cfg.MaxDumps < 0 || len(j.listed) < j.cfg.MaxDumps {
+		p.listed = d
+	}
+	p.r = nil
+}
+
+// list lists the joined dumps at the head of the queue, in order.
+func (j *Joiner) list() {
+	for j.pending.len() > 0 && j.pending.front().joined {
+		d := j.pending.pop().listed
+		switch {
+		case d == nil:
+		case j.cfg.MaxDumps < 0 || len(j.listed) < j.cfg.MaxDumps:
 			j.listed = append(j.listed, d)
-		} else {
+		default:
 			j.omitted++
 		}
 	}
+}
+
+// joinOldest joins results in the order they came, whether ready or not,
+// while more samples are kept than the limit allows.
+func (j *Joiner) joinOldest(limit int) {
+	for _, p := range j.pending.live() {
+		if j.nsamples <= limit {
+			break
+		}
+		if !p.joined {
+			j.join(p)
+		}
+	}
+	j.list()
 }
 
 // release forgets a bucket's samples; a sample of its key arriving later
@@ -351,9 +385,7 @@ func (j *Joiner) shedSamples(now int64) {
 			j.release(b)
 		}
 	}
-	for j.nsamples > target && j.pending.len() > 0 {
-		j.join(j.pending.pop())
-	}
+	j.joinOldest(target)
 	j.releaseWriters(now)
 }
 
@@ -388,9 +420,7 @@ func (j *Joiner) Attribution() *Attribution {
 func (j *Joiner) Flush() *Attribution {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for j.pending.len() > 0 {
-		j.join(j.pending.pop())
-	}
+	j.joinOldest(-1)
 	for j.waiting.len() > 0 {
 		if b := j.waiting.pop(); !b.gone {
 			j.release(b)

@@ -237,6 +237,36 @@ func TestJoinerWithoutTheLastSample(t *testing.T) {
 	}
 }
 
+// TestJoinerIsNotHeldBackByADumpWithoutItsLastSample: a dump waiting for
+// its last sample keeps its place on the list, not the others' samples.
+func TestJoinerIsNotHeldBackByADumpWithoutItsLastSample(t *testing.T) {
+	clock := &fakeClock{}
+	j := NewJoiner(JoinerConfig{SampleTimeout: 10 * time.Second, Clock: clock.Time})
+	for i := range uint32(3) {
+		r := linkDump(4, 3)
+		r.Seq = seq + i
+		j.Result(r)
+		s := samples(10, 10, 11, 11)
+		if i == 0 {
+			s = s[:len(s)-1]
+		}
+		for _, s := range s {
+			s.Seq = seq + i
+			j.Event(s)
+		}
+	}
+	j.Event(register("x", 10, ns))
+	clock.now = 2 * time.Second
+	if a := j.Attribution(); len(a.Dumps) != 0 || j.nsamples != 4 {
+		t.Fatalf("%d dumps listed, %d samples kept: want the last two joined and unlisted, the first waiting", len(a.Dumps), j.nsamples)
+	}
+	clock.now = 10100 * time.Millisecond
+	a := j.Attribution()
+	if len(a.Dumps) != 3 || a.Dumps[0].Seq != seq || a.Dumps[2].Seq != seq+2 {
+		t.Fatalf("dumps %+v, want the three in the order their results came", a.Dumps)
+	}
+}
+
 // TestJoinerListsTheFirstDumps: past MaxDumps, dumps are counted, not
 // kept, and the attribution says how many.
 func TestJoinerListsTheFirstDumps(t *testing.T) {
