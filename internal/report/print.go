@@ -207,6 +207,12 @@ func (p *printer) trace(a *correlate.Attribution) {
 	if a.Drops > 0 {
 		p.f("  the ring buffer overflowed: %d events lost, some dumps may be unexplained\n", a.Drops)
 	}
+	if a.OmittedDumps > 0 {
+		p.f("  %d more interrupted or disagreeing dumps are counted above but not listed (--json lists the first %d)\n", a.OmittedDumps, len(a.Dumps))
+	}
+	if a.DroppedSamples > 0 || a.DroppedWriters > 0 {
+		p.f("  overloaded: %d chunk samples and %d writer events dropped before they could be joined; some dumps may be unexplained\n", a.DroppedSamples, a.DroppedWriters)
+	}
 	for _, s := range a.Skipped {
 		p.f("  not observable on this kernel: %s (%s): %s\n", s.Lost, s.Symbol, s.Reason)
 	}

@@ -52,6 +52,10 @@ func TestTextAttribution(t *testing.T) {
 			"ring buffer overflowed: 2 events lost",
 			"not observable on this kernel: nexthops flushed with their device (nexthop_flush_dev)",
 		},
+	}, {
+		name: "bounded",
+		a:    correlate.Attribution{Backend: "kprobe", OmittedDumps: 7, DroppedSamples: 3, DroppedWriters: 4},
+		want: []string{"7 more interrupted or disagreeing dumps are counted above but not listed", "overloaded: 3 chunk samples and 4 writer events dropped"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
