@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nltrace/nltrace/internal/churn"
+	"github.com/nltrace/nltrace/internal/monitor"
 	"github.com/nltrace/nltrace/internal/run"
 	"github.com/nltrace/nltrace/nlclient"
 )
@@ -174,5 +175,63 @@ func TestEveryFlagRejectsBadValues(t *testing.T) {
 		case strings.Contains(err.Error(), "\n"):
 			t.Errorf("%q: %q is more than one line", args, err)
 		}
+	}
+}
+
+// parseMonitorArgs runs the monitor command's flag parsing on args, as the
+// command does before any work.
+func parseMonitorArgs(t *testing.T, args ...string) (monitor.Config, monitorOutput, error) {
+	t.Helper()
+	var cfg monitor.Config
+	var out monitorOutput
+	var perr error
+	cmd := monitorCommand()
+	cmd.Action = func(c *cli.Context) error {
+		cfg, out, perr = parseMonitor(c)
+		return nil
+	}
+	app := &cli.App{Name: "nltrace", Commands: []*cli.Command{cmd}, Writer: io.Discard, ErrWriter: io.Discard, OnUsageError: usageError}
+	if err := app.Run(append([]string{"nltrace", "monitor"}, args...)); err != nil {
+		return cfg, out, err
+	}
+	return cfg, out, perr
+}
+
+// TestEveryMonitorFlagRejectsBadValues walks every flag of the monitor
+// command, as TestEveryFlagRejectsBadValues does for dump.
+func TestEveryMonitorFlagRejectsBadValues(t *testing.T) {
+	bad := map[string][][]string{
+		"kind":       {{"--kind", "bogus"}, {"--kind", "stats"}, {"--kind", ""}},
+		"netns":      {{"--netns", "a/b"}, {"--netns", "pid:x"}},
+		"all-netns":  {{"--all-netns=maybe"}},
+		"json-lines": {{"--json-lines=maybe"}},
+		"rcvbuf":     {{"--rcvbuf", "-1"}, {"--rcvbuf", "1k"}},
+		"duration":   {{"--duration", "-1s"}, {"--duration", "soon"}},
+	}
+	for _, f := range monitorFlags() {
+		name := f.Names()[0]
+		cases, ok := bad[name]
+		if !ok {
+			t.Errorf("--%s: no bad value in this test", name)
+			continue
+		}
+		for _, args := range cases {
+			_, _, err := parseMonitorArgs(t, args...)
+			switch {
+			case err == nil:
+				t.Errorf("%q: accepted", args)
+			case !strings.Contains(err.Error(), "--"+name):
+				t.Errorf("%q: %q does not name --%s", args, err, name)
+			case strings.Contains(err.Error(), "\n"):
+				t.Errorf("%q: %q is more than one line", args, err)
+			}
+		}
+	}
+	cfg, out, err := parseMonitorArgs(t)
+	if err != nil || len(cfg.Kinds) != len(monitor.Kinds) || cfg.AllNetNS || out.jsonLines || cfg.RcvBuf != 0 {
+		t.Errorf("defaults: %+v %+v %v; want every kind, the current namespace", cfg, out, err)
+	}
+	if _, _, err := parseMonitorArgs(t, "stray"); err == nil || !strings.Contains(err.Error(), "unexpected arguments") {
+		t.Errorf("a stray argument: %v", err)
 	}
 }

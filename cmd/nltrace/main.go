@@ -37,6 +37,7 @@ func main() {
 		Commands: []*cli.Command{
 			dumpCommand(),
 			cleanupCommand(),
+			monitorCommand(),
 		},
 		HideHelpCommand: true,
 		OnUsageError:    usageError,
