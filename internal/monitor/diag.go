@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"unsafe"
@@ -81,8 +82,12 @@ func (d *diag) sockets(meminfo bool) (map[uint32]sockInfo, error) {
 		Header: netlink.Header{Type: unix.SOCK_DIAG_BY_FAMILY, Flags: netlink.Request | netlink.Dump},
 		Data:   unsafe.Slice((*byte)(unsafe.Pointer(&req)), unsafe.Sizeof(req)),
 	})
+	if errors.Is(err, unix.ENOENT) {
+		// The kernel has sock_diag but no netlink_diag loaded or built.
+		return nil, errors.New("sock_diag cannot list netlink sockets: load netlink_diag (CONFIG_NETLINK_DIAG)")
+	}
 	if err != nil {
-		return nil, fmt.Errorf("list rtnetlink sockets with sock_diag: %w", err)
+		return nil, fmt.Errorf("list netlink sockets with sock_diag: %w", err)
 	}
 	socks := make(map[uint32]sockInfo, len(msgs))
 	for _, m := range msgs {

@@ -94,9 +94,6 @@ func Open(ctx context.Context, cfg Config) (*Monitor, error) {
 	if m.l, err = listen(m.self.file, cfg.Kinds, cfg.AllNetNS, cfg.RcvBuf); err != nil {
 		return nil, fmt.Errorf("netns %s: %w", cfg.Target, withHint(err))
 	}
-	if m.self.diag, err = dialDiag(m.self.file); err != nil {
-		return nil, fmt.Errorf("netns %s: %w", cfg.Target, withHint(err))
-	}
 	if cfg.AllNetNS {
 		m.ns = &nsids{dir: netns.Dir, proc: "/proc", found: map[int32]*space{}}
 		if err := m.self.withFile(func(f *os.File) error {
@@ -186,29 +183,34 @@ func (m *Monitor) Run(ctx context.Context, fn func(Event)) error {
 		case err != nil:
 			return fmt.Errorf("read notifications: %w", err)
 		}
-		msgs, err := split(b)
+		m.deliver(ctx, b, nsid, now, mono, fn)
+	}
+}
+
+// deliver reports the events of one datagram.
+func (m *Monitor) deliver(ctx context.Context, b []byte, nsid int32, now time.Time, mono int64, fn func(Event)) {
+	msgs, err := split(b)
+	if err != nil {
+		m.count(func(s *Stats) { s.Undecoded++ })
+	}
+	for _, msg := range msgs {
+		e, ok, err := parse(msg)
 		if err != nil {
 			m.count(func(s *Stats) { s.Undecoded++ })
+			continue
 		}
-		for _, msg := range msgs {
-			e, ok, err := parse(msg)
-			if err != nil {
-				m.count(func(s *Stats) { s.Undecoded++ })
-				continue
-			}
-			if !ok || !slices.Contains(m.kinds, e.Kind) {
-				continue
-			}
-			e.Time, e.MonoNS, e.NetNSID = now, mono, nsid
-			m.resolve(ctx, &e)
-			m.count(func(s *Stats) {
-				s.Events++
-				if e.PortID != 0 && e.PID == 0 {
-					s.Unresolved++
-				}
-			})
-			fn(e)
+		if !ok || !slices.Contains(m.kinds, e.Kind) {
+			continue
 		}
+		e.Time, e.MonoNS, e.NetNSID = now, mono, nsid
+		m.resolve(ctx, &e)
+		m.count(func(s *Stats) {
+			s.Events++
+			if e.PortID != 0 && e.PID == 0 {
+				s.Unresolved++
+			}
+		})
+		fn(e)
 	}
 }
 
@@ -248,19 +250,64 @@ func (m *Monitor) resolve(ctx context.Context, e *Event) {
 	s.writer(e, m.procs)
 }
 
+// maxResyncs bounds the rounds of one overrun: a burst still going on
+// while the tables are dumped again is reported and dumped once more, but a
+// flood that never ends must not keep the reader from reading.
+const maxResyncs = 5
+
 // overrun reports lost notifications and dumps the subscribed tables
-// again.
+// again. While the socket stays full the kernel drops more without
+// another ENOBUFS, so the drop counter is read again after each round:
+// what was lost meanwhile is reported, and the tables dumped once more.
 func (m *Monitor) overrun(ctx context.Context, now time.Time, mono int64, fn func(Event)) error {
-	lost := m.dropsSince()
-	m.count(func(s *Stats) {
-		s.Overruns++
-		if lost < 0 {
-			s.LostKnown = false
-		} else {
-			s.Lost += lost
+	m.drain(ctx, fn)
+	for round := range maxResyncs {
+		lost := m.dropsSince()
+		if round > 0 && lost <= 0 {
+			return nil
 		}
-	})
-	fn(Event{Time: now, MonoNS: mono, Action: Overrun, NetNSID: NSIDCurrent, Lost: lost})
+		m.count(func(s *Stats) {
+			s.Overruns++
+			if lost < 0 {
+				s.LostKnown = false
+			} else {
+				s.Lost += lost
+			}
+		})
+		fn(Event{Time: now, MonoNS: mono, Action: Overrun, NetNSID: NSIDCurrent, Lost: lost})
+		if err := m.resync(ctx, fn); err != nil {
+			return err
+		}
+		m.drain(ctx, fn)
+		now, mono = stamp()
+	}
+	return nil
+}
+
+// maxDrain bounds the notifications drain reads at once.
+const maxDrain = 1 << 16
+
+// drain reports what the socket still holds. The kernel drops every
+// notification for a socket marked congested until its queue is empty,
+// so the queue is read before the tables are dumped again: a change made
+// during the dump is then queued, not lost.
+func (m *Monitor) drain(ctx context.Context, fn func(Event)) {
+	for range maxDrain {
+		b, nsid, err := m.l.tryRecv()
+		switch {
+		case errors.Is(err, errOverrun):
+			continue
+		case err != nil:
+			return
+		}
+		now, mono := stamp()
+		m.deliver(ctx, b, nsid, now, mono, fn)
+	}
+}
+
+// resync dumps every subscribed table of the monitored namespace and
+// reports its size.
+func (m *Monitor) resync(ctx context.Context, fn func(Event)) error {
 	for _, k := range m.kinds {
 		r, err := m.resyncDump(ctx, k)
 		if err != nil {
@@ -291,6 +338,13 @@ func (m *Monitor) resyncDump(ctx context.Context, k nlclient.Kind) (*nlclient.Re
 // dropsSince reads the socket's drop counter and returns how much it grew
 // since the last read; -1 when sock_diag cannot tell.
 func (m *Monitor) dropsSince() int64 {
+	if m.self.diag == nil {
+		d, err := dialDiag(m.self.file)
+		if err != nil {
+			return -1
+		}
+		m.self.diag = d
+	}
 	socks, err := m.self.diag.sockets(true)
 	if err != nil {
 		return -1

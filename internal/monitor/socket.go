@@ -36,6 +36,8 @@ type listener struct {
 	n, oobn int
 	err     error
 	readFn  func(fd uintptr) bool
+	// wait is false for a read that must not wait (tryRecv).
+	wait bool
 }
 
 // listen opens a rtnetlink socket in the namespace ns (nil: the caller's),
@@ -71,7 +73,7 @@ func listen(ns *os.File, kinds []nlclient.Kind, allNSID bool, rcvbuf int) (*list
 		var errno error
 		l.n, l.oobn, _, _, errno = unix.Recvmsg(int(fd), l.buf, l.oob, unix.MSG_TRUNC)
 		l.err = errno
-		return !errors.Is(errno, unix.EAGAIN)
+		return !l.wait || !errors.Is(errno, unix.EAGAIN)
 	}
 	return l, nil
 }
@@ -119,6 +121,17 @@ var errOverrun = unix.ENOBUFS
 // and the time it was read. ENOBUFS (errOverrun) reports lost
 // notifications; os.ErrDeadlineExceeded a stop.
 func (l *listener) recv() ([]byte, int32, error) {
+	l.wait = true
+	return l.read()
+}
+
+// tryRecv is recv without waiting: EAGAIN when nothing is queued.
+func (l *listener) tryRecv() ([]byte, int32, error) {
+	l.wait = false
+	return l.read()
+}
+
+func (l *listener) read() ([]byte, int32, error) {
 	if err := l.raw.Read(l.readFn); err != nil {
 		return nil, 0, err
 	}
