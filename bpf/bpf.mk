@@ -8,7 +8,7 @@
 # bpf/include (scripts/update-libbpf-headers.sh), never the distribution's.
 GO ?= go
 
-BPF_GENERATED := $(foreach side,dump writer,$(foreach arch,x86 arm64,probe/$(side)_$(arch)_bpfel.go probe/$(side)_$(arch)_bpfel.o))
+BPF_GENERATED := $(foreach side,dump writer syscall,$(foreach arch,x86 arm64,probe/$(side)_$(arch)_bpfel.go probe/$(side)_$(arch)_bpfel.o))
 
 .PHONY: generate check-generated
 generate: ## Rebuild the BPF objects and their Go bindings with bpf2go (needs clang-19, llvm-19)

@@ -10,6 +10,7 @@
 enum event_type {
 	EVENT_CHUNK = 1,
 	EVENT_WRITER = 2,
+	EVENT_REQUEST = 3,
 };
 
 /* One call of a dump handler: one chunk (datagram) of one dump. */
@@ -92,6 +93,34 @@ struct writer_event {
 	__u8 pad[3];
 	__u8 addr[16];  /* IPv4 in the first four bytes */
 	char ifname[16];
+	char comm[16];
+};
+
+/*
+ * One rtnetlink change request (RTM_NEW*, RTM_DEL*, RTM_SET*) sent by a
+ * process, seen by the tracepoint backend at the syscall's entry and exit:
+ * which counters of the socket's namespace moved while it ran. Only sent
+ * when one did.
+ */
+struct request_event {
+	__u8 type;
+	__u8 family;    /* ifinfomsg/ifaddrmsg family */
+	__u8 prefixlen; /* addresses */
+	__u8 has_addr;
+	__u16 msg_type; /* RTM_* of the request */
+	__u16 nl_flags; /* NLM_F_* of the request */
+	__u32 pid;
+	__u32 tid;
+	__u32 task_flags;
+	__s32 ifindex;  /* the request's ifinfomsg/ifaddrmsg index (0: none) */
+	__u64 ts_enter; /* CLOCK_MONOTONIC ns */
+	__u64 ts_exit;
+	__u64 netns;    /* of the socket */
+	/* The namespace's counters at entry and at exit, by enum counter_id - 1. */
+	__u32 before[4];
+	__u32 after[4];
+	__u8 addr[16]; /* IFA_LOCAL, else IFA_ADDRESS; IPv4 in the first four bytes */
+	char ifname[16]; /* IFLA_IFNAME of a link request */
 	char comm[16];
 };
 

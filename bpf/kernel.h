@@ -36,6 +36,7 @@ enum bpf_map_type {
 	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_STACK_TRACE = 7,
+	BPF_MAP_TYPE_LRU_HASH = 9,
 	BPF_MAP_TYPE_RINGBUF = 27,
 };
 enum {
@@ -89,8 +90,17 @@ struct netns_nexthop {
 	unsigned int seq;
 };
 
+struct hlist_node {
+	struct hlist_node *next;
+};
+
+struct hlist_head {
+	struct hlist_node *first;
+};
+
 struct net {
 	unsigned int dev_base_seq;
+	struct hlist_head *dev_index_head;
 	struct ns_common ns;
 	struct netns_ipv4 ipv4;
 	struct netns_ipv6 ipv6; /* absent without CONFIG_IPV6 */
@@ -102,11 +112,18 @@ typedef struct {
 } possible_net_t;
 
 struct sock_common {
+	unsigned short skc_family;
 	possible_net_t skc_net;
+};
+
+struct sk_buff_head {
+	__u32 qlen;
 };
 
 struct sock {
 	struct sock_common __sk_common;
+	__u16 sk_protocol; /* a bitfield before 5.6: read it with BPF_CORE_READ_BITFIELD_PROBED */
+	struct sk_buff_head sk_receive_queue;
 };
 
 struct nlmsghdr {
@@ -135,11 +152,37 @@ struct netlink_callback {
 struct netlink_sock {
 	struct sock sk;
 	u32 portid;
+	bool cb_running;
+	struct netlink_callback cb;
+};
+
+/* From a task's file descriptor to its socket (the tracepoint backend). */
+struct inode {
+	unsigned short i_mode;
+};
+
+struct file {
+	struct inode *f_inode;
+	void *private_data; /* struct socket * for a socket */
+};
+
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+};
+
+struct files_struct {
+	struct fdtable *fdt;
+};
+
+struct socket {
+	struct sock *sk;
 };
 
 struct net_device {
 	char name[16];
 	int ifindex;
+	struct hlist_node index_hlist;
 	possible_net_t nd_net;
 };
 
@@ -183,6 +226,7 @@ struct thread_info {
 struct task_struct {
 	struct thread_info thread_info;
 	unsigned int flags;
+	struct files_struct *files;
 };
 
 /* x86 6.2 to 6.14: the per-CPU preempt count lives in pcpu_hot. */

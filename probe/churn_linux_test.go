@@ -14,16 +14,16 @@ import (
 	"github.com/nltrace/nltrace/probe"
 )
 
-// churn adds and removes a device, an IPv4 and an IPv6 address and a
-// nexthop in a loop until ctx ends.
-func churn(ctx context.Context, c *nlclient.Client) error {
+// churn adds and removes a device (of the kind given, see linkKind), an
+// IPv4 and an IPv6 address and a nexthop in a loop until ctx ends.
+func churn(ctx context.Context, c *nlclient.Client, kind string) error {
 	for i := 0; ctx.Err() == nil; i++ {
 		name := fmt.Sprintf("churn%d", i%4)
 		v4 := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 200, byte(i >> 8), byte(i)}), 32)
 		v6 := netip.MustParsePrefix(fmt.Sprintf("2001:db8:c::%x/128", i%0xffff+1))
 		id := uint32(1000 + i%4)
 		steps := []func() error{
-			func() error { return c.AddLink(name, "dummy", "") },
+			func() error { _, err := addLink(c, kind, name); return err },
 			func() error { return c.AddAddr(1, v4) },
 			func() error { return c.AddAddr(1, v6) },
 			func() error { return c.AddNexthop(id) },
@@ -61,11 +61,19 @@ func TestChurn(t *testing.T) {
 
 	for _, b := range backends {
 		t.Run(b.String(), func(t *testing.T) {
+			kinds := kinds
+			if b == probe.Tracepoint {
+				// The IPv6 addresses just added complete duplicate address
+				// detection in a kernel worker during the dumps: bumps no
+				// syscall shows (Probe.Limits).
+				kinds = kinds[:2]
+			}
 			r := record(t, b, probe.Config{NetNS: inode})
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
 			var churnErr error
-			wg.Go(func() { churnErr = churn(ctx, churner) })
+			kind := linkKind(t, churner)
+			wg.Go(func() { churnErr = churn(ctx, churner, kind) })
 			var results []*nlclient.Result
 			for range rounds {
 				for _, k := range kinds {

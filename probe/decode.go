@@ -15,9 +15,14 @@ type Symbolizer interface {
 }
 
 // Decode turns one ring-buffer record into a *Sample or a *Writer. Stack
-// ids are left to the caller (Probe resolves them).
+// ids are left to the caller (Probe resolves them). A tracepoint
+// backend's request record needs the requests before it: only Probe
+// decodes those.
 func Decode(raw []byte, syms Symbolizer) (any, error) {
 	ev, _, err := decode(raw, syms)
+	if _, ok := ev.(*request); ok {
+		return nil, fmt.Errorf("decode event: a request record stands for writers only with the requests before it (Probe.Read)")
+	}
 	return ev, err
 }
 
@@ -40,6 +45,12 @@ func decode(raw []byte, syms Symbolizer) (any, int32, error) {
 		}
 		w, stack := writerFrom(&e)
 		return w, stack, nil
+	case dumpEventTypeEVENT_REQUEST:
+		r := &request{}
+		if err := read(raw, &r.e); err != nil {
+			return nil, -1, err
+		}
+		return r, -1, nil
 	}
 	return nil, -1, fmt.Errorf("decode event: unknown type %d (probe and objects out of date?)", raw[0])
 }
@@ -48,7 +59,7 @@ func decode(raw []byte, syms Symbolizer) (any, int32, error) {
 // integers with the host's layout (structs.HostLayout), so a copy is a
 // decode; binary.Read would cost a reflection walk per event, on the CPU
 // the dumps being measured also need.
-func read[T dumpChunkEvent | writerWriterEvent](raw []byte, out *T) error {
+func read[T dumpChunkEvent | writerWriterEvent | syscallRequestEvent](raw []byte, out *T) error {
 	n := int(unsafe.Sizeof(*out))
 	if len(raw) < n {
 		return fmt.Errorf("decode event: %d bytes, want %d", len(raw), n)
@@ -90,6 +101,9 @@ func writerFrom(e *writerWriterEvent) (*Writer, int32) {
 // handlerName names the dump callback; since 6.10 rtnetlink wraps most
 // handlers in rtnl_dumpit, which keeps the real one in cb->data.
 func handlerName(dump, data uint64, syms Symbolizer) string {
+	if dump == 0 {
+		return "" // the tracepoint backend does not see it
+	}
 	name := symbol(dump, syms)
 	if name == "rtnl_dumpit" && data != 0 {
 		return symbol(data, syms)

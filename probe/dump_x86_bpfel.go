@@ -71,8 +71,9 @@ const (
 type dumpEventType uint32
 
 const (
-	dumpEventTypeEVENT_CHUNK  dumpEventType = 1
-	dumpEventTypeEVENT_WRITER dumpEventType = 2
+	dumpEventTypeEVENT_CHUNK   dumpEventType = 1
+	dumpEventTypeEVENT_WRITER  dumpEventType = 2
+	dumpEventTypeEVENT_REQUEST dumpEventType = 3
 )
 
 // Names of all BPF objects in the ELF.

@@ -161,8 +161,12 @@ type Writer struct {
 	Comm      string     `json:"comm"`
 	// Worker is set when a kernel worker did it (IPv6 DAD completion,
 	// address lifetimes): the process named is not the cause.
-	Worker  bool     `json:"worker,omitempty"`
-	Context Context  `json:"context"`
+	Worker  bool    `json:"worker,omitempty"`
+	Context Context `json:"context"`
+	// Request is the rtnetlink request that made the bump, as the
+	// tracepoint backend sees writers (RTM_NEWLINK...): it sees requests,
+	// not the kernel functions the other backends name by Op.
+	Request string   `json:"request,omitempty"`
 	Stack   []string `json:"stack,omitempty"`
 	// StackError says why a stack asked for (Config.Stacks) is missing:
 	// "file exists" is the stack map's hash already holding another stack.
@@ -213,11 +217,20 @@ func (w *Writer) Interrupt() bool {
 func (w *Writer) Subject() string {
 	switch {
 	case w.Addr.IsValid():
-		return fmt.Sprintf("%s/%d on %s", w.Addr, w.PrefixLen, w.Ifname)
-	case w.Ifname != "":
-		return w.Ifname
+		return fmt.Sprintf("%s/%d on %s", w.Addr, w.PrefixLen, w.device())
+	case w.Ifname != "", w.Ifindex != 0:
+		return w.device()
 	}
 	return ""
+}
+
+// device names the writer's device; requests that name a device by index
+// only (address changes) leave the name to the reader.
+func (w *Writer) device() string {
+	if w.Ifname != "" {
+		return w.Ifname
+	}
+	return fmt.Sprintf("ifindex %d", w.Ifindex)
 }
 
 func (w *Writer) String() string {
@@ -234,7 +247,10 @@ func (w *Writer) String() string {
 	case w.Interrupt():
 		who = fmt.Sprintf("%s (interrupting %s)", w.Context, who)
 	}
-	if w.Op.MayNotBump() {
+	if w.Request != "" {
+		who += " with " + w.Request
+	}
+	if w.Op.MayNotBump() && w.Request == "" {
 		return fmt.Sprintf("%s by %s (%s was %d)", s, who, w.Counter, w.Before)
 	}
 	return fmt.Sprintf("%s by %s (%s %d->%d)", s, who, w.Counter, w.Before, w.Before+1)

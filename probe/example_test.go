@@ -73,5 +73,5 @@ func ExampleParseBackend() {
 	fmt.Println(err)
 	// Output:
 	// kprobe <nil>
-	// unknown backend "uprobe" (want auto, fentry, kprobe)
+	// unknown backend "uprobe" (want auto, fentry, kprobe, tracepoint)
 }

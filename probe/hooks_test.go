@@ -56,11 +56,30 @@ func TestHooksMatchObjects(t *testing.T) {
 			check(h, h.exit, true)
 		}
 	}
-	for s, spec := range o.specs {
+	for s, spec := range o.specs[:syscallSide] {
 		for name, ps := range spec.Programs {
 			if !used[ps] {
 				t.Errorf("program %s of the %v object is in no hook", name, side(s))
 			}
+		}
+	}
+}
+
+// TestSyscallProgramsAreTracepoints checks the tracepoint backend's
+// object: an entry program per traced syscall and one exit program, all
+// tracepoint programs, which openTracepoint attaches by hand.
+func TestSyscallProgramsAreTracepoints(t *testing.T) {
+	o, err := loadObjects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	progs := o.specs[syscallSide].Programs
+	if want := len(syscallHooks(&syscallObjects{})) + 1; len(progs) != want {
+		t.Errorf("syscall object has %d programs, want %d: every entry program in syscallHooks, and the exit", len(progs), want)
+	}
+	for name, ps := range progs {
+		if ps.Type != ebpf.TracePoint || !strings.HasPrefix(ps.SectionName, "tracepoint/") {
+			t.Errorf("program %s is %v in section %s, want a tracepoint", name, ps.Type, ps.SectionName)
 		}
 	}
 }

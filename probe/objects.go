@@ -6,12 +6,14 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-// side is one of the two BPF objects (bpf/dump.c, bpf/writer.c).
+// side is one of the BPF objects: bpf/dump.c and bpf/writer.c for the
+// fentry and kprobe backends, bpf/syscall.c for the tracepoint backend.
 type side int
 
 const (
 	dumpSide side = iota
 	writerSide
+	syscallSide
 	sides
 )
 
@@ -22,6 +24,7 @@ type objects struct {
 	specs [sides]*ebpf.CollectionSpec
 	dump  dumpSpecs
 	write writerSpecs
+	sys   syscallSpecs
 }
 
 // loadObjects reads the embedded objects. Each call returns fresh specs:
@@ -34,6 +37,12 @@ func loadObjects() (*objects, error) {
 	}
 	if o.specs[writerSide], err = loadWriter(); err != nil {
 		return nil, err
+	}
+	if o.specs[syscallSide], err = loadSyscall(); err != nil {
+		return nil, err
+	}
+	if err := o.specs[syscallSide].Assign(&o.sys); err != nil {
+		return nil, fmt.Errorf("syscall object: %w (stale generated code: run make generate)", err)
 	}
 	if err := o.specs[dumpSide].Assign(&o.dump); err != nil {
 		return nil, fmt.Errorf("dump object: %w (stale generated code: run make generate)", err)
@@ -56,6 +65,8 @@ func (o *objects) configure(cfg Config) error {
 		{o.dump.FilterPid, cfg.PID},
 		{o.write.FilterNetns, cfg.NetNS},
 		{o.write.WantStacks, cfg.Stacks},
+		{o.sys.FilterNetns, cfg.NetNS},
+		{o.sys.FilterPid, cfg.PID},
 	} {
 		if err := v.spec.Set(v.value); err != nil {
 			return fmt.Errorf("set %s: %w", v.spec.Name, err)
@@ -110,9 +121,6 @@ func (o *objects) selectPrograms(b Backend, use []hook) []attachment {
 	return out
 }
 
-func (s side) String() string {
-	if s == dumpSide {
-		return "dump"
-	}
-	return "writer"
-}
+var sideNames = [sides]string{"dump", "writer", "syscall"}
+
+func (s side) String() string { return sideNames[s] }

@@ -35,22 +35,32 @@ type Probe struct {
 	// Skipped lists the hooks this kernel could not take, with what is
 	// therefore not observable.
 	Skipped []Skipped
+	// Limits lists what the backend cannot observe by design, where the
+	// fentry backend can (the tracepoint backend's blind spots).
+	Limits []string
 	// Fallback says why the preferred backend failed when Auto fell back
-	// to the other one (nil otherwise): worth a warning, since it can be a
+	// to another one (nil otherwise): worth a warning, since it can be a
 	// bug rather than a kernel limit.
 	Fallback error
 	colls    [sides]*ebpf.Collection
-	// The writer object's maps: the ring buffer and drop counter both
-	// sides share, and the writer side's stacks.
+	// The ring buffer and drop counter every object shares, and the writer
+	// side's stacks: the writer object's maps, or the syscall object's.
 	maps   writerMaps
 	links  []link.Link
 	rd     *ringbuf.Reader
 	syms   *Kallsyms
 	stacks bool // Config.Stacks
+
+	// The tracepoint backend: its object, the bumps handed out to its
+	// requests, writers decoded and not yet read, and the tracefs mount.
+	sys            syscallObjects
+	claims         claims
+	pending        []*Writer
+	unmountTracefs func() error
 }
 
 // Open loads and attaches the probe. With Auto it tries fentry, then
-// kprobe. The error wraps ErrUnavailable when the kernel or the process
+// kprobe, then tracepoint. The error wraps ErrUnavailable when the kernel or the process
 // lacks what tracing needs, and says what to do; any other error is a bug.
 func Open(cfg Config) (*Probe, error) {
 	kernel, err := btf.LoadKernelSpec()
@@ -63,7 +73,7 @@ func Open(cfg Config) (*Probe, error) {
 	}
 	backends := []Backend{cfg.Backend}
 	if cfg.Backend == Auto {
-		backends = []Backend{Fentry, Kprobe}
+		backends = []Backend{Fentry, Kprobe, Tracepoint}
 	}
 	var errs []error
 	for _, b := range backends {
@@ -85,6 +95,9 @@ func Open(cfg Config) (*Probe, error) {
 
 // open loads the objects o with backend b and attaches them.
 func open(b Backend, cfg Config, kernel *btf.Spec, syms *Kallsyms, o *objects) (_ *Probe, err error) {
+	if b == Tracepoint {
+		return openTracepoint(cfg, kernel, o)
+	}
 	if b == Kprobe {
 		if syms == nil {
 			return nil, unavailable(errors.New("cannot read /proc/kallsyms: run as root"))
@@ -192,18 +205,29 @@ func (p *Probe) attach(progs []attachment) error {
 // returns os.ErrClosed. The programs rarely wake readers: use Run, or set
 // deadlines on a loop of your own.
 func (p *Probe) Read() (any, error) {
-	rec, err := p.rd.Read()
-	if err != nil {
-		return nil, err
+	for len(p.pending) == 0 {
+		rec, err := p.rd.Read()
+		if err != nil {
+			return nil, err
+		}
+		ev, stack, err := decode(rec.RawSample, p.syms)
+		if err != nil {
+			return nil, err
+		}
+		switch ev := ev.(type) {
+		case *request:
+			p.pending = p.claims.writers(ev)
+			continue
+		case *Writer:
+			if p.stacks {
+				ev.Stack, ev.StackError = p.stack(stack)
+			}
+		}
+		return ev, nil
 	}
-	ev, stack, err := decode(rec.RawSample, p.syms)
-	if err != nil {
-		return nil, err
-	}
-	if w, ok := ev.(*Writer); ok && p.stacks {
-		w.Stack, w.StackError = p.stack(stack)
-	}
-	return ev, nil
+	w := p.pending[0]
+	p.pending = p.pending[1:]
+	return w, nil
 }
 
 // pollInterval is how often Run looks at the ring buffer: the programs
@@ -279,8 +303,15 @@ func (p *Probe) Close() error {
 		}
 		p.colls[i] = nil
 	}
-	errs = append(errs, p.maps.Close())
-	p.rd, p.links, p.maps = nil, nil, writerMaps{}
+	if p.Backend == Tracepoint {
+		errs = append(errs, p.sys.Close())
+	} else {
+		errs = append(errs, p.maps.Close())
+	}
+	if p.unmountTracefs != nil {
+		errs = append(errs, p.unmountTracefs())
+	}
+	p.rd, p.links, p.maps, p.sys, p.unmountTracefs = nil, nil, writerMaps{}, syscallObjects{}, nil
 	return errors.Join(errs...)
 }
 
@@ -291,7 +322,11 @@ func (p *Probe) Close() error {
 func (p *Probe) RunTime() (time.Duration, uint64, error) {
 	var total time.Duration
 	var runs uint64
-	for _, coll := range p.colls {
+	colls := p.colls[:]
+	if p.Backend == Tracepoint {
+		colls = []*ebpf.Collection{{Programs: p.sys.programs()}}
+	}
+	for _, coll := range colls {
 		if coll == nil {
 			continue
 		}

@@ -33,14 +33,25 @@ func traced(t *testing.T, backend probe.Backend, args ...string) *correlate.Attr
 	return r.Trace
 }
 
+// backends are the ones the kernel matrix and this host cover between them.
+var backends = []probe.Backend{probe.Fentry, probe.Kprobe, probe.Tracepoint}
+
 func TestTraceExplainsChurn(t *testing.T) {
-	for _, b := range []probe.Backend{probe.Fentry, probe.Kprobe} {
+	for _, b := range backends {
 		t.Run(b.String(), func(t *testing.T) {
 			tr := traced(t, b, "dump", "--churn", "--kind", "link,addr4,addr6", "--links", "150",
 				"--addrs", "800", "--addrs6", "600", "--dumps", "8")
 			var link bool
 			for _, s := range tr.Kinds {
 				t.Logf("%v: %d dumps, %d interrupted, %d explained, %d lost flags, culprits %v", s.Kind, s.Dumps, s.Interrupted, s.Explained, s.Lost, s.Culprits)
+				if b == probe.Tracepoint && s.Kind.String() == "addr6" && s.Mismatched == 0 && s.Unmatched == 0 {
+					// IPv6 addresses complete duplicate address detection in
+					// a kernel worker, whose bumps no syscall shows.
+					if s.Share() < 0.95 {
+						t.Errorf("addr6: %d of %d interrupted dumps explained, want 95%%", s.Explained, s.Interrupted)
+					}
+					continue
+				}
 				if s.Interrupted != s.Explained || s.Mismatched > 0 || s.Unmatched > 0 {
 					t.Errorf("%v: %d interrupted, %d explained, %d disagree with the kernel, %d without samples", s.Kind, s.Interrupted, s.Explained, s.Mismatched, s.Unmatched)
 				}
@@ -59,7 +70,7 @@ func TestTraceExplainsChurn(t *testing.T) {
 }
 
 func TestTraceNamesInjectedDevice(t *testing.T) {
-	for _, b := range []probe.Backend{probe.Fentry, probe.Kprobe} {
+	for _, b := range backends {
 		t.Run(b.String(), func(t *testing.T) {
 			tr := traced(t, b, "dump", "--inject-at", "1", "--kind", "link", "--links", "150", "--dumps", "3")
 			if len(tr.Dumps) != 3 {
@@ -74,11 +85,22 @@ func TestTraceNamesInjectedDevice(t *testing.T) {
 				if in.Chunk != in.After+1 || in.Chunk < 2 {
 					t.Errorf("dump %d: chunk %d after %d", d.Seq, in.Chunk, in.After)
 				}
-				if len(in.Writers) != 1 || in.Writers[0].Op != probe.Register || in.Writers[0].Ifname != "ch-inject" {
-					t.Errorf("dump %d: writers %v, want exactly register ch-inject", d.Seq, in.Writers)
+				// Where the kernel has no dummy driver (this host), the
+				// injected device is a veth pair: two registrations.
+				named := 0
+				for _, w := range in.Writers {
+					if w.Op != probe.Register {
+						t.Errorf("dump %d: writer %v, want a registration", d.Seq, w)
+					}
+					if w.Ifname == "ch-inject" {
+						named++
+					}
 				}
-				if len(in.Moves) != 1 || in.Moves[0].Counter != probe.DevBaseSeq || in.Moves[0].Delta() != 1 {
-					t.Errorf("dump %d: moves %v, want dev_base_seq +1", d.Seq, in.Moves)
+				if named == 0 || len(in.Writers) > 2 {
+					t.Errorf("dump %d: writers %v, want register ch-inject (and its veth peer)", d.Seq, in.Writers)
+				}
+				if len(in.Moves) != 1 || in.Moves[0].Counter != probe.DevBaseSeq || int(in.Moves[0].Delta()) != len(in.Writers) {
+					t.Errorf("dump %d: moves %v, want dev_base_seq +%d", d.Seq, in.Moves, len(in.Writers))
 				}
 			}
 		})

@@ -12,12 +12,14 @@ import (
 // report renders it.
 type Attribution struct {
 	// Unavailable says why there is no attribution (the rest is empty).
-	Unavailable string            `json:"unavailable,omitempty"`
-	Backend     string            `json:"backend,omitempty"`
-	Skipped     []probe.Skipped   `json:"skipped,omitempty"`
-	Drops       uint64            `json:"ring_buffer_drops"`
-	Errors      []string          `json:"errors,omitempty"`
-	Kinds       []KindAttribution `json:"kinds,omitempty"`
+	Unavailable string          `json:"unavailable,omitempty"`
+	Backend     string          `json:"backend,omitempty"`
+	Skipped     []probe.Skipped `json:"skipped,omitempty"`
+	// Limits says what the backend cannot see by design (Probe.Limits).
+	Limits []string          `json:"limits,omitempty"`
+	Drops  uint64            `json:"ring_buffer_drops"`
+	Errors []string          `json:"errors,omitempty"`
+	Kinds  []KindAttribution `json:"kinds,omitempty"`
 	// Dumps holds every interrupted dump, and every dump the kernel
 	// disagrees with, with its explanation: in a long run, the first ones
 	// up to a bound.

@@ -216,6 +216,9 @@ func (p *printer) trace(a *correlate.Attribution) {
 	for _, s := range a.Skipped {
 		p.f("  not observable on this kernel: %s (%s): %s\n", s.Lost, s.Symbol, s.Reason)
 	}
+	for _, l := range a.Limits {
+		p.f("  not seen by the %s backend: %s\n", a.Backend, l)
+	}
 	for _, e := range a.Errors {
 		p.f("  error: %s\n", e)
 	}

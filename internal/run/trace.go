@@ -105,7 +105,7 @@ func (t *tracer) finish() *correlate.Attribution {
 	runErr := <-t.done
 	// The probe is drained: every sample and writer is in.
 	a := t.join.Flush()
-	a.Backend, a.Skipped = t.p.Backend.String(), t.p.Skipped
+	a.Backend, a.Skipped, a.Limits = t.p.Backend.String(), t.p.Skipped, t.p.Limits
 	var err error
 	if a.Drops, err = t.p.Drops(); err != nil {
 		a.Errors = append(a.Errors, err.Error())

@@ -1,0 +1,586 @@
+//go:build ignore
+
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The tracepoint backend, for kernels that refuse fentry and kprobes: both
+ * sides seen from the syscalls of the processes involved, on rtnetlink
+ * sockets only.
+ *
+ * Dump side. A chunk is built inside the syscall before the one that reads
+ * it: sendmsg builds the first, and each recvmsg, once it has taken a
+ * datagram off the queue, builds the next (netlink_recvmsg calls
+ * netlink_dump). So at every syscall exit on a socket with a dump running,
+ * the chunks built so far are the datagrams read plus those queued, and the
+ * program snapshots the callback's seq and the namespace's counters for a
+ * new one. When a datagram of the dump is read, it sends the chunk_event
+ * the fentry backend would have sent: the flag from the datagram's first
+ * header, the counters from the snapshot taken when that chunk was built
+ * (off by the time between the handler's return and the syscall's).
+ *
+ * Writer side. A change request (RTM_NEW*, RTM_DEL*, RTM_SET*) sent on an
+ * rtnetlink socket, with the socket namespace's counters at the syscall's
+ * entry and exit; userspace hands the bumps between them to the requests
+ * that ran (request_event).
+ */
+#include "common.h"
+
+char __license[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET6 10
+#define AF_NETLINK 16
+#define NETLINK_ROUTE 0
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define MSG_PEEK 2
+#define NLM_F_MULTI 0x2
+#define NLM_F_DUMP 0x300
+#define NLM_F_DUMP_INTR 0x10
+#define NLMSG_ERROR 2
+#define NLMSG_DONE 3
+#define NLMSG_HDRLEN 16
+#define RTM_BASE 16
+#define RTM_NEWLINK 16
+#define RTM_GETLINK 18
+#define RTM_SETLINK 19
+#define RTM_NEWADDR 20
+#define RTM_GETADDR 22
+#define RTM_GETSTATS 94
+#define IFLA_IFNAME 3
+#define IFA_ADDRESS 1
+#define IFA_LOCAL 2
+/* Chunks a dump may have built and not yet read: 2 is the most seen with
+ * a reader that peeks before every read (iproute2, mdlayher/netlink). */
+#define SNAPSHOTS 8
+/* Attributes looked at for a request's device name or address. */
+#define MAX_ATTRS 8
+/* net->dev_index_head has NETDEV_HASHENTRIES buckets; a few devices share
+ * each in a namespace of a thousand. */
+#define NETDEV_HASHENTRIES 256
+#define MAX_BUCKET_WALK 16
+
+/* Set by userspace before load; zero means any process. Only dumps are
+ * filtered by process: the writer is usually another one. */
+volatile const __u32 filter_pid = 0;
+
+/* The syscall tracepoints' records (include/trace/events/syscalls.h, or
+ * the format files in tracefs): every argument as a long after the
+ * common header and the number. */
+struct sys_enter_ctx {
+	__u64 common;
+	int nr;
+	int pad;
+	unsigned long args[6];
+};
+
+struct sys_exit_ctx {
+	__u64 common;
+	int nr;
+	int pad;
+	long ret;
+};
+
+/* Userspace ABI (LP64), read from user memory as is. */
+struct iovec_user {
+	__u64 base;
+	__u64 len;
+};
+
+struct msghdr_user {
+	__u64 name;
+	int namelen;
+	__u64 iov;
+	__u64 iovlen;
+};
+
+struct nlhdr_user {
+	__u32 len;
+	__u16 type;
+	__u16 flags;
+	__u32 seq;
+	__u32 pid;
+};
+
+struct ifinfomsg_user {
+	__u8 family;
+	__u8 pad;
+	__u16 type;
+	__s32 index;
+	__u32 flags;
+	__u32 change;
+};
+
+struct ifaddrmsg_user {
+	__u8 family;
+	__u8 prefixlen;
+	__u8 flags;
+	__u8 scope;
+	__u32 index;
+};
+
+struct rtattr_user {
+	__u16 len;
+	__u16 type;
+};
+
+/* The device or address a change request names. */
+struct subject {
+	__s32 ifindex;
+	__u8 family;
+	__u8 prefixlen;
+	__u8 has_addr;
+	__u8 pad;
+	__u8 addr[16];
+	char ifname[16];
+};
+
+/* The state of a chunk when it was built. */
+struct snapshot {
+	__u64 ts;
+	__u32 seq; /* cb->seq */
+	__u32 counters[4];
+};
+
+/* The dump running on a socket. */
+struct dump_state {
+	__u32 req_seq;
+	__u16 msg_type;
+	__u8 active;
+	__u8 pad;
+	__u32 read;  /* datagrams of the dump read */
+	__u32 built; /* chunks built */
+	struct snapshot snaps[SNAPSHOTS]; /* chunk j in snaps[j % SNAPSHOTS] */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct dump_state);
+} dumps SEC(".maps");
+
+enum call_kind {
+	CALL_SEND = 1,
+	CALL_RECV = 2,
+};
+
+/* A syscall on an rtnetlink socket between its entry and its exit. */
+struct call {
+	__u64 sk;
+	__u64 buf; /* the request sent, or the buffer read into */
+	__u64 len;
+	__u64 ts;
+	int nr; /* the syscall: an exit must match its entry */
+	__u8 kind;
+	__u8 peek;
+	__u8 dump; /* a dump request */
+	__u8 pad;
+	struct nlhdr_user req;
+	__u32 before[4];
+	/* What a change request names, read at entry: a device it deletes
+	 * is gone by its exit. */
+	struct subject subj;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32); /* thread */
+	__type(value, struct call);
+} calls SEC(".maps");
+
+static const struct dump_state empty_dump;
+
+/* Keep the event type in the object's BTF for bpf2go -type. */
+const struct request_event *unused_request_event __attribute__((unused));
+
+/* The socket behind fd when it is an rtnetlink socket of the namespace
+ * watched. Every read() on the system comes here: non-sockets leave early. */
+static __always_inline struct sock *rtnl_sock(long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return 0;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	struct socket *so = BPF_CORE_READ(f, private_data);
+	struct sock *sk = BPF_CORE_READ(so, sk);
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_NETLINK)
+		return 0;
+	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != NETLINK_ROUTE)
+		return 0;
+	if (filter_netns && net_inode(BPF_CORE_READ(sk, __sk_common.skc_net.net)) != filter_netns)
+		return 0;
+	return sk;
+}
+
+static __always_inline struct net *sock_net(struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net);
+}
+
+static __always_inline void read_counters(struct net *net, __u32 *out)
+{
+	out[0] = read_counter(net, COUNTER_DEV_BASE_SEQ);
+	out[1] = read_counter(net, COUNTER_ADDR_GENID4);
+	out[2] = read_counter(net, COUNTER_ADDR_GENID6);
+	out[3] = read_counter(net, COUNTER_NEXTHOP_SEQ);
+}
+
+/* The counters are read when the syscall that built the chunk returns,
+ * a little after the handler read them, except where cb->seq is the
+ * counter itself, as the handler read it. */
+static __always_inline void snapshot(struct snapshot *s, struct sock *sk, __u16 msg_type)
+{
+	s->ts = bpf_ktime_get_ns();
+	s->seq = BPF_CORE_READ((struct netlink_sock *)sk, cb.seq);
+	read_counters(sock_net(sk), s->counters);
+	if (msg_type == RTM_GETLINK || msg_type == RTM_GETSTATS)
+		s->counters[0] = s->seq;
+}
+
+/* Chunks built by now: read plus queued. Replies that are not the dump's
+ * (an unread acknowledgement) would count too; dumpers read those first. */
+static __always_inline void note_built(struct dump_state *st, struct sock *sk)
+{
+	__u32 built = st->read + BPF_CORE_READ(sk, sk_receive_queue.qlen);
+	/* One chunk per syscall; two when a snapshot was missed. */
+	for (int i = 0; i < 2; i++) {
+		if (st->built >= built)
+			break;
+		st->built++;
+		snapshot(&st->snaps[st->built & (SNAPSHOTS - 1)], sk, st->msg_type);
+	}
+	st->built = built;
+}
+
+/* The first iovec of a user msghdr. */
+static __always_inline int msghdr_buf(__u64 msg, __u64 *buf, __u64 *len)
+{
+	struct msghdr_user m;
+	struct iovec_user iov;
+	if (bpf_probe_read_user(&m, sizeof(m), (void *)msg) || !m.iovlen)
+		return -1;
+	if (bpf_probe_read_user(&iov, sizeof(iov), (void *)m.iov))
+		return -1;
+	*buf = iov.base;
+	*len = iov.len;
+	return 0;
+}
+
+/* The value of the first of the attributes (want, or else) found in a
+ * request's attributes from off to end; returns the type found, or 0. */
+static __always_inline __u16 find_attr(__u64 off, __u64 end, __u16 want, __u16 or_else, __u64 *value)
+{
+	__u16 found = 0;
+	for (int i = 0; i < MAX_ATTRS; i++) {
+		struct rtattr_user a;
+		if (off + sizeof(a) > end || bpf_probe_read_user(&a, sizeof(a), (void *)off) || a.len < sizeof(a))
+			break;
+		if (a.type == want) {
+			*value = off + sizeof(a);
+			return want;
+		}
+		if (a.type == or_else && !found) {
+			*value = off + sizeof(a);
+			found = or_else;
+		}
+		off += (a.len + 3) & ~3;
+	}
+	return found;
+}
+
+/* The name of the device with this index in net, from its index hash
+ * (every kernel has it; 6.6+ also keep an xarray). */
+static __always_inline void device_name(struct net *net, int ifindex, char *name)
+{
+	struct hlist_head *heads = BPF_CORE_READ(net, dev_index_head);
+	struct hlist_node *node = 0;
+	if (!heads || bpf_core_read(&node, sizeof(node), &heads[ifindex & (NETDEV_HASHENTRIES - 1)].first))
+		return;
+	for (int i = 0; i < MAX_BUCKET_WALK && node; i++) {
+		struct net_device *dev = (void *)node - bpf_core_field_offset(struct net_device, index_hlist);
+		if (BPF_CORE_READ(dev, ifindex) == ifindex) {
+			bpf_core_read_str(name, 16, &dev->name);
+			return;
+		}
+		node = BPF_CORE_READ(node, next);
+	}
+}
+
+/* What a change request names: a device (ifinfomsg), or an address on
+ * one (ifaddrmsg); a device named by index only is looked up. */
+static __always_inline void request_subject(struct call *c, struct net *net)
+{
+	struct subject *sub = &c->subj;
+	__u64 body = c->buf + NLMSG_HDRLEN;
+	__u64 end = c->buf + (c->req.len < c->len ? c->req.len : c->len);
+	__u64 value = 0;
+	__u16 t = c->req.type;
+	if (t >= RTM_NEWLINK && t <= RTM_SETLINK) {
+		struct ifinfomsg_user m;
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)body))
+			return;
+		sub->family = m.family;
+		sub->ifindex = m.index;
+		if (find_attr(body + sizeof(m), end, IFLA_IFNAME, IFLA_IFNAME, &value))
+			bpf_probe_read_user_str(sub->ifname, sizeof(sub->ifname), (void *)value);
+	} else if (t >= RTM_NEWADDR && t < RTM_GETADDR) {
+		struct ifaddrmsg_user m;
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)body))
+			return;
+		sub->family = m.family;
+		sub->prefixlen = m.prefixlen;
+		sub->ifindex = m.index;
+		if (find_attr(body + sizeof(m), end, IFA_LOCAL, IFA_ADDRESS, &value)) {
+			if (m.family == AF_INET6)
+				sub->has_addr = !bpf_probe_read_user(sub->addr, 16, (void *)value);
+			else
+				sub->has_addr = !bpf_probe_read_user(sub->addr, 4, (void *)value);
+		}
+	}
+	if (sub->ifindex > 0 && !sub->ifname[0])
+		device_name(net, sub->ifindex, sub->ifname);
+}
+
+static __always_inline int send_enter(struct sys_enter_ctx *ctx, struct sock *sk, __u64 buf, __u64 len)
+{
+	struct call c = {.sk = (__u64)sk, .buf = buf, .len = len, .nr = ctx->nr, .kind = CALL_SEND};
+	if (len < NLMSG_HDRLEN || bpf_probe_read_user(&c.req, sizeof(c.req), (void *)buf))
+		return 0;
+	__u16 t = c.req.type;
+	if (t < RTM_BASE)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	if ((t - RTM_BASE) % 4 == 2) {
+		/* rtnetlink_rcv_msg: a GET with either dump bit dumps. */
+		if (!(c.req.flags & NLM_F_DUMP))
+			return 0;
+		if (filter_pid && (id >> 32) != filter_pid)
+			return 0;
+		c.dump = 1;
+	}
+	struct net *net = sock_net(sk);
+	read_counters(net, c.before);
+	if (!c.dump)
+		request_subject(&c, net);
+	c.ts = bpf_ktime_get_ns();
+	__u32 tid = (__u32)id;
+	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int recv_enter(struct sys_enter_ctx *ctx, __u64 buf, __u64 len, __u64 flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (filter_pid && (id >> 32) != filter_pid)
+		return 0;
+	struct sock *sk = rtnl_sock(ctx->args[0]);
+	if (!sk)
+		return 0;
+	struct call c = {.sk = (__u64)sk, .buf = buf, .len = len, .nr = ctx->nr, .kind = CALL_RECV,
+			 .peek = (flags & MSG_PEEK) != 0};
+	__u32 tid = (__u32)id;
+	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
+	return 0;
+}
+
+/* A dump request was sent: its first chunk is built already. */
+static __always_inline void dump_started(struct call *c, long ret)
+{
+	struct sock *sk = (struct sock *)c->sk;
+	bpf_map_update_elem(&dumps, &c->sk, &empty_dump, BPF_ANY);
+	struct dump_state *st = bpf_map_lookup_elem(&dumps, &c->sk);
+	if (!st || ret < 0)
+		return;
+	st->req_seq = c->req.seq;
+	st->msg_type = c->req.type;
+	st->active = 1;
+	note_built(st, sk);
+	/* The first chunk was built during the request: its counters are no
+	 * older than at entry, and a flag on the second chunk is only
+	 * explained from there when a writer ran before the request returned. */
+	struct snapshot *first = &st->snaps[1];
+	__u32 seq = first->counters[0];
+	__builtin_memcpy(first->counters, c->before, sizeof(first->counters));
+	if (c->req.type == RTM_GETLINK || c->req.type == RTM_GETSTATS)
+		first->counters[0] = seq;
+}
+
+static __always_inline void chunk_read(struct call *c, struct dump_state *st, struct nlhdr_user *h, long ret, bool last)
+{
+	struct chunk_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop();
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	struct sock *sk = (struct sock *)c->sk;
+	__u32 j = st->read;
+	e->type = EVENT_CHUNK;
+	__u64 id = bpf_get_current_pid_tgid();
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->portid = BPF_CORE_READ((struct netlink_sock *)sk, portid);
+	e->netns = net_inode(sock_net(sk));
+	e->req_seq = h->seq;
+	e->msg_type = st->msg_type;
+	e->first_flags = h->flags;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	struct snapshot now;
+	struct snapshot *s = &st->snaps[j & (SNAPSHOTS - 1)];
+	if (j > st->built || st->built - j >= SNAPSHOTS) {
+		/* Built before the dump request was seen, or overwritten. */
+		snapshot(&now, sk, st->msg_type);
+		s = &now;
+	}
+	e->ts_start = e->ts_end = s->ts;
+	e->seq_before = e->seq_after = e->prev_seq_after = s->seq;
+	if (j > 1 && j - 1 <= st->built && st->built - (j - 1) < SNAPSHOTS)
+		e->prev_seq_before = st->snaps[(j - 1) & (SNAPSHOTS - 1)].seq;
+	e->dev_base_seq = s->counters[0];
+	e->addr_genid4 = s->counters[1];
+	e->addr_genid6 = s->counters[2];
+	e->nexthop_seq = s->counters[3];
+
+	if (h->type == NLMSG_DONE || h->type == NLMSG_ERROR) {
+		/* The fentry backend's sample of the last, empty call. */
+		e->done = 1;
+		e->done_flagged = (h->flags & NLM_F_DUMP_INTR) != 0;
+	} else {
+		e->bytes = ret;
+		e->flagged = (h->flags & NLM_F_DUMP_INTR) != 0;
+		e->done = last;
+	}
+	submit(e);
+}
+
+static __always_inline void recv_exit(struct call *c, long ret)
+{
+	struct dump_state *st = bpf_map_lookup_elem(&dumps, &c->sk);
+	if (!st || !st->active)
+		return;
+	struct sock *sk = (struct sock *)c->sk;
+	if (!c->peek && ret >= NLMSG_HDRLEN && c->len >= NLMSG_HDRLEN) {
+		struct nlhdr_user h;
+		if (!bpf_probe_read_user(&h, sizeof(h), (void *)c->buf) && h.seq == st->req_seq &&
+		    ((h.flags & NLM_F_MULTI) || h.type == NLMSG_DONE || h.type == NLMSG_ERROR)) {
+			st->read++;
+			/* The dump is over once its NLMSG_DONE is built and every
+			 * datagram read: the last one may carry it after its data. */
+			bool last = h.type == NLMSG_DONE || h.type == NLMSG_ERROR ||
+				    (!BPF_CORE_READ((struct netlink_sock *)sk, cb_running) &&
+				     !BPF_CORE_READ(sk, sk_receive_queue.qlen));
+			chunk_read(c, st, &h, ret, last);
+			if (last) {
+				st->active = 0;
+				return;
+			}
+		}
+	}
+	note_built(st, sk);
+}
+
+static __always_inline void request_done(struct call *c)
+{
+	__u32 after[4];
+	struct sock *sk = (struct sock *)c->sk;
+	struct net *net = sock_net(sk);
+	read_counters(net, after);
+	if (after[0] == c->before[0] && after[1] == c->before[1] && after[2] == c->before[2] &&
+	    after[3] == c->before[3])
+		return;
+	struct request_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop();
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	__u64 id = bpf_get_current_pid_tgid();
+	e->type = EVENT_REQUEST;
+	e->msg_type = c->req.type;
+	e->nl_flags = c->req.flags;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	e->task_flags = BPF_CORE_READ(task, flags);
+	e->ts_enter = c->ts;
+	e->ts_exit = bpf_ktime_get_ns();
+	e->netns = net_inode(net);
+	__builtin_memcpy(e->before, c->before, sizeof(e->before));
+	__builtin_memcpy(e->after, after, sizeof(e->after));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->ifindex = c->subj.ifindex;
+	e->family = c->subj.family;
+	e->prefixlen = c->subj.prefixlen;
+	e->has_addr = c->subj.has_addr;
+	__builtin_memcpy(e->addr, c->subj.addr, sizeof(e->addr));
+	__builtin_memcpy(e->ifname, c->subj.ifname, sizeof(e->ifname));
+	submit(e);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int tp_enter_sendmsg(struct sys_enter_ctx *ctx)
+{
+	__u64 buf, len;
+	struct sock *sk = rtnl_sock(ctx->args[0]);
+	if (!sk || msghdr_buf(ctx->args[1], &buf, &len))
+		return 0;
+	return send_enter(ctx, sk, buf, len);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int tp_enter_sendto(struct sys_enter_ctx *ctx)
+{
+	struct sock *sk = rtnl_sock(ctx->args[0]);
+	if (!sk)
+		return 0;
+	return send_enter(ctx, sk, ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int tp_enter_recvmsg(struct sys_enter_ctx *ctx)
+{
+	__u64 buf = 0, len = 0;
+	/* A msghdr that cannot be read still counts the chunks built. */
+	msghdr_buf(ctx->args[1], &buf, &len);
+	return recv_enter(ctx, buf, len, ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int tp_enter_recvfrom(struct sys_enter_ctx *ctx)
+{
+	return recv_enter(ctx, ctx->args[1], ctx->args[2], ctx->args[3]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int tp_enter_read(struct sys_enter_ctx *ctx)
+{
+	return recv_enter(ctx, ctx->args[1], ctx->args[2], 0);
+}
+
+/* One program for every exit: the call recorded at entry says what to do. */
+SEC("tracepoint/syscalls/sys_exit")
+int tp_exit(struct sys_exit_ctx *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct call *c = bpf_map_lookup_elem(&calls, &tid);
+	if (!c)
+		return 0;
+	struct call copy = *c;
+	bpf_map_delete_elem(&calls, &tid);
+	if (copy.nr != ctx->nr)
+		return 0;
+	if (copy.kind == CALL_RECV)
+		recv_exit(&copy, ctx->ret);
+	else if (copy.dump)
+		dump_started(&copy, ctx->ret);
+	else
+		request_done(&copy);
+	return 0;
+}

@@ -1,0 +1,89 @@
+//go:build linux
+
+package probe
+
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+)
+
+// tracepointLimits is what the tracepoint backend cannot see that the
+// fentry and kprobe backends see: it watches syscalls on rtnetlink
+// sockets, not the kernel functions that build chunks and bump counters.
+var tracepointLimits = []string{
+	"changes the kernel makes by itself (IPv6 DAD and router advertisements, carrier, namespace teardown) and those made without an rtnetlink request (ioctl, a closed tun device): their bumps go unexplained",
+	"which of several concurrent requests made a bump, when their syscalls overlap: it goes to the one that returned first",
+	"bumps in a namespace other than the requesting socket's (a device moved in from elsewhere)",
+	"flags the kernel lost (a counter move with no message to carry it), and chunks read with recvmmsg",
+	"the dump handler's name, and kernel stacks",
+}
+
+// syscallHooks pairs each traced syscall with its entry program; one exit
+// program serves them all.
+func syscallHooks(o *syscallObjects) []struct {
+	name  string
+	entry *ebpf.Program
+} {
+	return []struct {
+		name  string
+		entry *ebpf.Program
+	}{
+		{"sendmsg", o.TpEnterSendmsg}, {"sendto", o.TpEnterSendto},
+		{"recvmsg", o.TpEnterRecvmsg}, {"recvfrom", o.TpEnterRecvfrom}, {"read", o.TpEnterRead},
+	}
+}
+
+// openTracepoint loads bpf/syscall.c and attaches it to the syscall
+// tracepoints.
+func openTracepoint(cfg Config, kernel *btf.Spec, o *objects) (_ *Probe, err error) {
+	if err := o.configure(cfg); err != nil {
+		return nil, err
+	}
+	p := &Probe{Backend: Tracepoint, Limits: tracepointLimits, claims: claims{}}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	if p.unmountTracefs, err = mountTracefs(); err != nil {
+		return nil, err
+	}
+	opts := &ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kernel}}
+	if err := o.specs[syscallSide].LoadAndAssign(&p.sys, opts); err != nil {
+		return nil, loadError(syscallSide, err)
+	}
+	p.maps = writerMaps{Events: p.sys.Events, Drops: p.sys.Drops}
+	for _, h := range syscallHooks(&p.sys) {
+		for _, a := range []struct {
+			event string
+			prog  *ebpf.Program
+		}{{"sys_enter_" + h.name, h.entry}, {"sys_exit_" + h.name, p.sys.TpExit}} {
+			l, err := link.Tracepoint("syscalls", a.event, a.prog, nil)
+			if err != nil {
+				err = fmt.Errorf("attach to tracepoint syscalls:%s: %w%s", a.event, err, permissionHint(err))
+				if missingCapability(err) {
+					err = unavailable(fmt.Errorf("%w (syscall tracepoints need CONFIG_FTRACE_SYSCALLS)", err))
+				}
+				return nil, err
+			}
+			p.links = append(p.links, l)
+		}
+	}
+	if p.rd, err = ringbuf.NewReader(p.maps.Events); err != nil {
+		return nil, fmt.Errorf("open ring buffer: %w", err)
+	}
+	return p, nil
+}
+
+// programs lists the loaded programs by name, for RunTime.
+func (o *syscallObjects) programs() map[string]*ebpf.Program {
+	m := map[string]*ebpf.Program{"exit": o.TpExit}
+	for _, h := range syscallHooks(o) {
+		m["enter_"+h.name] = h.entry
+	}
+	return m
+}
