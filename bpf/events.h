@@ -96,6 +96,16 @@ struct writer_event {
 	char comm[16];
 };
 
+/* What the device a request names had at its entry: which counters its
+ * deletion can move. */
+enum dev_state {
+	DEV_FOUND = 1,
+	DEV_UP = 2,
+	DEV_ADDR4 = 4, /* has IPv4 addresses */
+	DEV_ADDR6 = 8, /* has IPv6 addresses */
+	DEV_SET_UP = 16, /* a link request that brings it up (ifi_flags) */
+};
+
 /*
  * One rtnetlink change request (RTM_NEW*, RTM_DEL*, RTM_SET*) sent by a
  * process, seen by the tracepoint backend at the syscall's entry and exit:
@@ -116,9 +126,17 @@ struct request_event {
 	__u64 ts_enter; /* CLOCK_MONOTONIC ns */
 	__u64 ts_exit;
 	__u64 netns;    /* of the socket */
-	/* The namespace's counters at entry and at exit, by enum counter_id - 1. */
+	/* The namespace's counters at entry and at exit (or when a request
+	 * waiting behind this one took RTNL), by enum counter_id - 1. */
 	__u32 before[4];
 	__u32 after[4];
+	/* The counters when it began and ended its first waits for RTNL
+	 * behind another request: the bumps in between were another's. */
+	__u32 waited_from[2][4];
+	__u32 waited_to[2][4];
+	__u8 waits;
+	__u8 dev_state; /* enum dev_state bits of the device at entry */
+	__u8 pad[6];
 	__u8 addr[16]; /* IFA_LOCAL, else IFA_ADDRESS; IPv4 in the first four bytes */
 	char ifname[16]; /* IFLA_IFNAME of a link request */
 	char comm[16];

@@ -179,19 +179,32 @@ struct socket {
 	struct sock *sk;
 };
 
+struct in_device;
+struct inet6_dev;
+
 struct net_device {
 	char name[16];
 	int ifindex;
+	unsigned int flags; /* IFF_* */
 	struct hlist_node index_hlist;
 	possible_net_t nd_net;
+	struct in_device *ip_ptr;
+	struct inet6_dev *ip6_ptr;
+};
+
+struct list_head {
+	struct list_head *next;
 };
 
 struct netdev_notifier_info {
 	struct net_device *dev;
 };
 
+struct in_ifaddr;
+
 struct in_device {
 	struct net_device *dev;
+	struct in_ifaddr *ifa_list;
 };
 
 struct in_ifaddr {
@@ -208,6 +221,7 @@ struct in6_addr {
 
 struct inet6_dev {
 	struct net_device *dev;
+	struct list_head addr_list;
 };
 
 struct inet6_ifaddr {
@@ -226,7 +240,17 @@ struct thread_info {
 struct task_struct {
 	struct thread_info thread_info;
 	unsigned int flags;
+	int pid; /* the thread's id */
 	struct files_struct *files;
+};
+
+typedef struct {
+	long counter;
+} atomic_long_t;
+
+/* Absent on PREEMPT_RT, where a mutex is an rt_mutex. */
+struct mutex {
+	atomic_long_t owner; /* struct task_struct *, flags in the low bits */
 };
 
 /* x86 6.2 to 6.14: the per-CPU preempt count lives in pcpu_hot. */

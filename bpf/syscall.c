@@ -20,7 +20,10 @@
  * Writer side. A change request (RTM_NEW*, RTM_DEL*, RTM_SET*) sent on an
  * rtnetlink socket, with the socket namespace's counters at the syscall's
  * entry and exit; userspace hands the bumps between them to the requests
- * that ran (request_event).
+ * that ran (request_event). Requests run one at a time under RTNL, but
+ * their syscalls overlap: while one waits for a mutex another traced
+ * request holds (RTNL, as a rule), the bumps are not its own, and the
+ * holder's window ends when the waiter gets it (lock:contention_begin/end).
  */
 #include "common.h"
 
@@ -57,6 +60,11 @@ char __license[] SEC("license") = "Dual BSD/GPL";
  * each in a namespace of a thousand. */
 #define NETDEV_HASHENTRIES 256
 #define MAX_BUCKET_WALK 16
+#define LCB_F_MUTEX (1U << 5)
+/* Waits for RTNL a request reports: before its bumps, and once more in
+ * netdev_run_todo after a device deletion. */
+#define WAITS 2
+#define MUTEX_FLAGS 0x07
 
 /* Set by userspace before load; zero means any process. Only dumps are
  * filtered by process: the writer is usually another one. */
@@ -77,6 +85,19 @@ struct sys_exit_ctx {
 	int nr;
 	int pad;
 	long ret;
+};
+
+/* include/trace/events/lock.h */
+struct contention_begin_ctx {
+	__u64 common;
+	__u64 lock;
+	unsigned int flags;
+};
+
+struct contention_end_ctx {
+	__u64 common;
+	__u64 lock;
+	int ret;
 };
 
 /* Userspace ABI (LP64), read from user memory as is. */
@@ -128,7 +149,7 @@ struct subject {
 	__u8 family;
 	__u8 prefixlen;
 	__u8 has_addr;
-	__u8 pad;
+	__u8 dev_state; /* enum dev_state */
 	__u8 addr[16];
 	char ifname[16];
 };
@@ -176,6 +197,23 @@ struct call {
 	__u8 pad;
 	struct nlhdr_user req;
 	__u32 before[4];
+	/* Set when a later request took the mutex this one held: its window
+	 * ends there. */
+	__u32 end[4];
+	/* The counters while this one waited for a mutex another request
+	 * held: when it began (wait_from), and the first two waits. */
+	__u32 wait_from[4];
+	__u32 waited_from[WAITS][4];
+	__u32 waited_to[WAITS][4];
+	__u8 has_end;
+	__u8 waits;
+	__u8 pad2[2];
+	/* The mutex this request waits for, held by the request of thread
+	 * owner that began at owner_ts; when it began waiting. */
+	__u32 owner;
+	__u64 lock;
+	__u64 owner_ts;
+	__u64 wait_ts;
 	/* What a change request names, read at entry: a device it deletes
 	 * is gone by its exit. */
 	struct subject subj;
@@ -188,10 +226,26 @@ struct {
 	__type(value, struct call);
 } calls SEC(".maps");
 
+/* The last traced request that took each contended mutex. */
+struct holder {
+	__u64 taken;   /* when */
+	__u64 call_ts; /* its call's entry, to tell it from a later call of the thread */
+	__u32 tid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64); /* struct mutex * */
+	__type(value, struct holder);
+} holders SEC(".maps");
+
 static const struct dump_state empty_dump;
 
 /* Keep the event type in the object's BTF for bpf2go -type. */
 const struct request_event *unused_request_event __attribute__((unused));
+const enum dev_state *unused_dev_state __attribute__((unused));
 
 /* The socket behind fd when it is an rtnetlink socket of the namespace
  * watched. Every read() on the system comes here: non-sockets leave early. */
@@ -294,10 +348,27 @@ static __always_inline __u16 find_attr(__u64 off, __u64 end, __u16 want, __u16 o
 	return found;
 }
 
-/* The name of the device with this index in net, from its index hash
- * (every kernel has it; 6.6+ also keep an xarray). */
-static __always_inline void device_name(struct net *net, int ifindex, char *name)
+#define IFF_UP 1
+
+/* What a device has that its deletion would drop. */
+static __always_inline __u8 device_state(struct net_device *dev)
 {
+	__u8 st = DEV_FOUND;
+	if (BPF_CORE_READ(dev, flags) & IFF_UP)
+		st |= DEV_UP;
+	if (BPF_CORE_READ(dev, ip_ptr, ifa_list))
+		st |= DEV_ADDR4;
+	struct inet6_dev *idev = BPF_CORE_READ(dev, ip6_ptr);
+	if (idev && BPF_CORE_READ(idev, addr_list.next) != &idev->addr_list)
+		st |= DEV_ADDR6;
+	return st;
+}
+
+/* The name and state of the device with this index in net, from its index
+ * hash (every kernel has it; 6.6+ also keep an xarray). */
+static __always_inline void find_device(struct net *net, struct subject *sub)
+{
+	int ifindex = sub->ifindex;
 	struct hlist_head *heads = BPF_CORE_READ(net, dev_index_head);
 	struct hlist_node *node = 0;
 	if (!heads || bpf_core_read(&node, sizeof(node), &heads[ifindex & (NETDEV_HASHENTRIES - 1)].first))
@@ -305,7 +376,9 @@ static __always_inline void device_name(struct net *net, int ifindex, char *name
 	for (int i = 0; i < MAX_BUCKET_WALK && node; i++) {
 		struct net_device *dev = (void *)node - bpf_core_field_offset(struct net_device, index_hlist);
 		if (BPF_CORE_READ(dev, ifindex) == ifindex) {
-			bpf_core_read_str(name, 16, &dev->name);
+			if (!sub->ifname[0])
+				bpf_core_read_str(sub->ifname, sizeof(sub->ifname), &dev->name);
+			sub->dev_state |= device_state(dev);
 			return;
 		}
 		node = BPF_CORE_READ(node, next);
@@ -327,6 +400,8 @@ static __always_inline void request_subject(struct call *c, struct net *net)
 			return;
 		sub->family = m.family;
 		sub->ifindex = m.index;
+		if (m.flags & IFF_UP)
+			sub->dev_state |= DEV_SET_UP;
 		if (find_attr(body + sizeof(m), end, IFLA_IFNAME, IFLA_IFNAME, &value))
 			bpf_probe_read_user_str(sub->ifname, sizeof(sub->ifname), (void *)value);
 	} else if (t >= RTM_NEWADDR && t < RTM_GETADDR) {
@@ -343,8 +418,8 @@ static __always_inline void request_subject(struct call *c, struct net *net)
 				sub->has_addr = !bpf_probe_read_user(sub->addr, 4, (void *)value);
 		}
 	}
-	if (sub->ifindex > 0 && !sub->ifname[0])
-		device_name(net, sub->ifindex, sub->ifname);
+	if (sub->ifindex > 0)
+		find_device(net, sub);
 }
 
 static __always_inline int send_enter(struct sys_enter_ctx *ctx, struct sock *sk, __u64 buf, __u64 len)
@@ -492,6 +567,10 @@ static __always_inline void request_done(struct call *c)
 	struct sock *sk = (struct sock *)c->sk;
 	struct net *net = sock_net(sk);
 	read_counters(net, after);
+	for (int i = 0; i < 4; i++) {
+		if (c->has_end && (__s32)(c->end[i] - c->before[i]) >= 0 && (__s32)(after[i] - c->end[i]) > 0)
+			after[i] = c->end[i];
+	}
 	if (after[0] == c->before[0] && after[1] == c->before[1] && after[2] == c->before[2] &&
 	    after[3] == c->before[3])
 		return;
@@ -514,11 +593,15 @@ static __always_inline void request_done(struct call *c)
 	e->netns = net_inode(net);
 	__builtin_memcpy(e->before, c->before, sizeof(e->before));
 	__builtin_memcpy(e->after, after, sizeof(e->after));
+	e->waits = c->waits;
+	__builtin_memcpy(e->waited_from, c->waited_from, sizeof(e->waited_from));
+	__builtin_memcpy(e->waited_to, c->waited_to, sizeof(e->waited_to));
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->ifindex = c->subj.ifindex;
 	e->family = c->subj.family;
 	e->prefixlen = c->subj.prefixlen;
 	e->has_addr = c->subj.has_addr;
+	e->dev_state = c->subj.dev_state;
 	__builtin_memcpy(e->addr, c->subj.addr, sizeof(e->addr));
 	__builtin_memcpy(e->ifname, c->subj.ifname, sizeof(e->ifname));
 	submit(e);
@@ -582,5 +665,69 @@ int tp_exit(struct sys_exit_ctx *ctx)
 		dump_started(&copy, ctx->ret);
 	else
 		request_done(&copy);
+	return 0;
+}
+
+/* A change request about to wait for a mutex held by another one. */
+SEC("tracepoint/lock/contention_begin")
+int tp_lock_wait(struct contention_begin_ctx *ctx)
+{
+	if (!(ctx->flags & LCB_F_MUTEX))
+		return 0;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct call *c = bpf_map_lookup_elem(&calls, &tid);
+	if (!c || c->kind != CALL_SEND || c->dump)
+		return 0;
+	struct mutex *m = (struct mutex *)ctx->lock;
+	if (!bpf_core_field_exists(m->owner))
+		return 0;
+	struct task_struct *owner = (struct task_struct *)(BPF_CORE_READ(m, owner.counter) & ~MUTEX_FLAGS);
+	__u32 otid = BPF_CORE_READ(owner, pid);
+	struct call *oc = bpf_map_lookup_elem(&calls, &otid);
+	if (!oc || oc->kind != CALL_SEND || oc->dump)
+		return 0;
+	c->lock = ctx->lock;
+	c->owner = otid;
+	c->owner_ts = oc->ts;
+	c->wait_ts = bpf_ktime_get_ns();
+	read_counters(sock_net((struct sock *)c->sk), c->wait_from);
+	return 0;
+}
+
+/* It got the mutex: the previous holder's bumps are all in, and those
+ * made while it waited were not its own. */
+SEC("tracepoint/lock/contention_end")
+int tp_lock_got(struct contention_end_ctx *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct call *c = bpf_map_lookup_elem(&calls, &tid);
+	if (!c || !c->lock || c->lock != ctx->lock)
+		return 0;
+	c->lock = 0;
+	if (ctx->ret)
+		return 0;
+	/* The holder it waited on, unless another request took the mutex
+	 * meanwhile. */
+	__u32 prev = c->owner;
+	__u64 prev_ts = c->owner_ts;
+	__u64 lock = ctx->lock;
+	struct holder *h = bpf_map_lookup_elem(&holders, &lock);
+	if (h && h->taken > c->wait_ts) {
+		prev = h->tid;
+		prev_ts = h->call_ts;
+	}
+	struct call *pc = bpf_map_lookup_elem(&calls, &prev);
+	if (pc && pc->ts == prev_ts && !pc->has_end) {
+		read_counters(sock_net((struct sock *)pc->sk), pc->end);
+		pc->has_end = 1;
+	}
+	__u8 n = c->waits;
+	if (n < WAITS) {
+		__builtin_memcpy(c->waited_from[n], c->wait_from, sizeof(c->wait_from));
+		read_counters(sock_net((struct sock *)c->sk), c->waited_to[n]);
+		c->waits = n + 1;
+	}
+	struct holder me = {.taken = bpf_ktime_get_ns(), .call_ts = c->ts, .tid = tid};
+	bpf_map_update_elem(&holders, &lock, &me, BPF_ANY);
 	return 0;
 }

@@ -7,4 +7,4 @@ package probe
 // each object's event types come from its own object.
 //go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror -nostdinc" -target amd64,arm64 -type chunk_event -type event_type -type counter_id dump ../bpf/dump.c -- -I../bpf/include -I../bpf
 //go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror -nostdinc" -target amd64,arm64 -type writer_event -type writer_op -type context writer ../bpf/writer.c -- -I../bpf/include -I../bpf
-//go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror -nostdinc" -target amd64,arm64 -type request_event syscall ../bpf/syscall.c -- -I../bpf/include -I../bpf
+//go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror -nostdinc" -target amd64,arm64 -type request_event -type dev_state syscall ../bpf/syscall.c -- -I../bpf/include -I../bpf

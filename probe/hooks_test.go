@@ -66,16 +66,17 @@ func TestHooksMatchObjects(t *testing.T) {
 }
 
 // TestSyscallProgramsAreTracepoints checks the tracepoint backend's
-// object: an entry program per traced syscall and one exit program, all
-// tracepoint programs, which openTracepoint attaches by hand.
+// object: an entry program per traced syscall, one exit program and the
+// lock programs, all tracepoint programs, which openTracepoint attaches by
+// hand.
 func TestSyscallProgramsAreTracepoints(t *testing.T) {
 	o, err := loadObjects()
 	if err != nil {
 		t.Fatal(err)
 	}
 	progs := o.specs[syscallSide].Programs
-	if want := len(syscallHooks(&syscallObjects{})) + 1; len(progs) != want {
-		t.Errorf("syscall object has %d programs, want %d: every entry program in syscallHooks, and the exit", len(progs), want)
+	if want := len((&syscallObjects{}).programs()); len(progs) != want {
+		t.Errorf("syscall object has %d programs, want %d: every entry program in syscallHooks, the exit, and lockHooks", len(progs), want)
 	}
 	for name, ps := range progs {
 		if ps.Type != ebpf.TracePoint || !strings.HasPrefix(ps.SectionName, "tracepoint/") {

@@ -54,7 +54,7 @@ type Probe struct {
 	// The tracepoint backend: its object, the bumps handed out to its
 	// requests, writers decoded and not yet read, and the tracefs mount.
 	sys            syscallObjects
-	claims         claims
+	claims         *claims
 	pending        []*Writer
 	unmountTracefs func() error
 }
@@ -216,7 +216,7 @@ func (p *Probe) Read() (any, error) {
 		}
 		switch ev := ev.(type) {
 		case *request:
-			p.pending = p.claims.writers(ev)
+			p.pending = p.claims.add(ev)
 			continue
 		case *Writer:
 			if p.stacks {
@@ -247,15 +247,44 @@ func (p *Probe) Run(ctx context.Context, fn func(any)) error {
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			if ctx.Err() != nil {
+				p.flush(fn)
 				return nil
 			}
+			p.resolve(fn)
 			continue
 		case errors.Is(err, os.ErrClosed):
+			p.flush(fn)
 			return nil
 		case err != nil:
 			return err
 		}
 		fn(ev)
+	}
+}
+
+// resolve passes on the writers of the tracepoint backend's requests
+// decided by now, when no later request comes to decide them.
+func (p *Probe) resolve(fn func(any)) {
+	if p.claims == nil {
+		return
+	}
+	var now unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &now) != nil {
+		return
+	}
+	for _, w := range p.claims.resolve(uint64(now.Nano())) {
+		fn(w)
+	}
+}
+
+// flush passes on the writers the tracepoint backend still holds back:
+// the ring buffer is drained, no request comes any more.
+func (p *Probe) flush(fn func(any)) {
+	if p.claims == nil {
+		return
+	}
+	for _, w := range p.claims.flush() {
+		fn(w)
 	}
 }
 

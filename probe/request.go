@@ -10,80 +10,38 @@ import (
 // request is one rtnetlink change request seen by the tracepoint backend:
 // the counters of its socket's namespace when the syscall began and ended.
 type request struct {
-	e syscallRequestEvent
+	e        syscallRequestEvent
+	resolved bool // its bumps are handed out
 }
 
-// maxBumps bounds the writers one request turns into: a request that
-// seems to have bumped more is one whose window other writers shared.
-const maxBumps = 64
-
-// claims hands each bump of a counter to one request: the first to
-// return whose window holds it. Requests that change devices and
-// addresses run one at a time under RTNL, but a device deletion returns
-// long after its bumps (it waits for the device's users to let go), so
-// later requests often return first: each takes only the values nobody
-// took yet. Values far behind the newest are forgotten.
-type claims map[claimKey]*claimSet
-
-type claimKey struct {
-	netns   uint64
-	counter Counter
-}
-
-type claimSet struct {
-	taken  map[uint32]bool
-	newest uint32
-}
-
-// claimMemory is how many values a counter remembers handing out; a
-// request never spans that many.
-const claimMemory = 4096
-
-func (s *claimSet) take(v uint32) bool {
-	if s.taken[v] {
-		return false
-	}
-	s.taken[v] = true
-	if int32(v-s.newest) > 0 {
-		s.newest = v
-	}
-	if len(s.taken) > 2*claimMemory {
-		for old := range s.taken {
-			if s.newest-old > claimMemory {
-				delete(s.taken, old)
-			}
+// mayBump says whether a request of this type can move the counter: a
+// move it saw that it cannot have made was another request's, whose
+// window overlapped, or a kernel worker's. Address requests move only
+// their family's counter; nexthop requests only theirs. A device created
+// down moves only dev_base_seq; a device deleted moves the address
+// counters of the addresses it had, and nexthop.seq. Other link requests
+// may bring a device up: every counter.
+func (r *request) mayBump(c Counter) bool {
+	st := syscallDevState(r.e.DevState)
+	switch t := r.e.MsgType; {
+	case t == unix.RTM_NEWADDR || t == unix.RTM_DELADDR:
+		if r.e.Family == unix.AF_INET6 {
+			return c == AddrGenID6
+		}
+		return c == AddrGenID4
+	case t == unix.RTM_NEWNEXTHOP || t == unix.RTM_DELNEXTHOP:
+		return c == NexthopSeq
+	case t == unix.RTM_NEWLINK && r.e.NlFlags&unix.NLM_F_CREATE != 0 && st&syscallDevStateDEV_FOUND == 0:
+		return c == DevBaseSeq || st&syscallDevStateDEV_SET_UP != 0
+	case t == unix.RTM_DELLINK && st&syscallDevStateDEV_FOUND != 0:
+		switch c {
+		case AddrGenID4:
+			return st&syscallDevStateDEV_ADDR4 != 0
+		case AddrGenID6:
+			return st&syscallDevStateDEV_ADDR6 != 0
 		}
 	}
 	return true
-}
-
-// writers turns a request into one Writer per bump it made, in the form
-// the fentry backend reports them, so that correlate joins them unchanged.
-func (c claims) writers(r *request) []*Writer {
-	var out []*Writer
-	for i, counter := range []Counter{DevBaseSeq, AddrGenID4, AddrGenID6, NexthopSeq} {
-		from, to := r.e.Before[i], r.e.After[i]
-		if int32(to-from) <= 0 {
-			continue
-		}
-		if to-from > maxBumps {
-			from = to - maxBumps
-		}
-		k := claimKey{r.e.Netns, counter}
-		s := c[k]
-		if s == nil {
-			s = &claimSet{taken: map[uint32]bool{}}
-			c[k] = s
-		}
-		for v := from; v != to; v++ {
-			if s.take(v) {
-				w := r.writer(counter)
-				w.Before = v
-				out = append(out, w)
-			}
-		}
-	}
-	return out
 }
 
 func (r *request) writer(c Counter) *Writer {

@@ -23,27 +23,37 @@ func toInt8(s string) []int8 {
 	return out
 }
 
-// TestClaimsHandEveryBumpOnce replays what a churn run with four workers
-// showed: a veth deletion bumps dev_base_seq twice under RTNL, then waits
-// for the device's users outside it, so a creation that took RTNL after
-// it returns first. Every bump must go to one request, none twice.
-func TestClaimsHandEveryBumpOnce(t *testing.T) {
-	c := claims{}
-	var got []string
-	for _, r := range []*request{
-		req(1, unix.RTM_NEWLINK, unix.NLM_F_CREATE, 10, 12, "a"), // a veth pair: 10, 11
-		req(3, unix.RTM_NEWLINK, unix.NLM_F_CREATE, 14, 16, "c"), // took RTNL after 2's bumps
-		req(2, unix.RTM_DELLINK, 0, 12, 16, "b"),                 // bumped 12, 13; returned last
-		req(4, unix.RTM_DELLINK, 0, 15, 18, "d"),                 // overlaps 3's window: takes 16, 17
-	} {
-		for _, w := range c.writers(r) {
-			got = append(got, fmt.Sprintf("%d:%v %s", w.Before, w.Op, w.Ifname))
-		}
+// names lists writers as value:device.
+func names(ws []*Writer) string {
+	var s []string
+	for _, w := range ws {
+		s = append(s, fmt.Sprintf("%d:%s", w.Before, w.Ifname))
 	}
-	want := []string{"10:register a", "11:register a", "14:register c", "15:register c",
-		"12:unregister b", "13:unregister b", "16:unregister d", "17:unregister d"}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("writers\n got %v\nwant %v", got, want)
+	return fmt.Sprint(s)
+}
+
+// TestClaimsHandEveryBumpOnce replays what a churn run with four workers
+// showed: a veth deletion (b) bumps dev_base_seq twice under RTNL, then
+// waits for the device's users outside it, so requests that took RTNL
+// after it return first. Every bump must go to the request that made it.
+func TestClaimsHandEveryBumpOnce(t *testing.T) {
+	c := newClaims()
+	d := req(4, unix.RTM_DELLINK, 0, 15, 18, "d") // entered while c held RTNL, and waited
+	d.e.Waits, d.e.WaitedFrom[0][0], d.e.WaitedTo[0][0] = 1, 15, 16
+	var got []*Writer
+	for i, r := range []*request{
+		req(1, unix.RTM_NEWLINK, unix.NLM_F_CREATE, 10, 12, "a"), // a veth pair: 10, 11
+		req(3, unix.RTM_NEWLINK, unix.NLM_F_CREATE, 14, 16, "c"), // entered after b's bumps
+		req(2, unix.RTM_DELLINK, 0, 12, 16, "b"),                 // bumped 12, 13; returned late
+		d,                                                        // bumped 16, 17
+	} {
+		r.e.TsExit = uint64(i + 1)
+		got = append(got, c.add(r)...)
+	}
+	got = append(got, c.flush()...)
+	want := "[10:a 11:a 14:c 15:c 12:b 13:b 16:d 17:d]"
+	if names(got) != want {
+		t.Errorf("writers\n got %s\nwant %s", names(got), want)
 	}
 }
 
@@ -70,5 +80,31 @@ func TestRequestOps(t *testing.T) {
 		if got := r.op(tt.counter); got != tt.want {
 			t.Errorf("%s flags %#x on %v: %v, want %v", rtmName(tt.msgType), tt.flags, tt.counter, got, tt.want)
 		}
+	}
+}
+
+// TestClaimsLeaveWaitersRangeToHolder replays two requests whose syscalls
+// overlap: the waiter waited for RTNL behind the holder from 10 to 12,
+// and returned first. The holder's bumps (10, 11) stay its own when it
+// returns within resolveDelay; a waiter whose holder never shows takes
+// them. Nothing is decided before resolveDelay.
+func TestClaimsLeaveWaitersRangeToHolder(t *testing.T) {
+	waiter := req(2, unix.RTM_NEWLINK, unix.NLM_F_CREATE, 10, 14, "w")
+	waiter.e.Waits, waiter.e.WaitedFrom[0][0], waiter.e.WaitedTo[0][0], waiter.e.TsExit = 1, 10, 12, 1000
+	holder := req(1, unix.RTM_DELLINK, 0, 10, 12, "h")
+	holder.e.TsExit = 1000 + resolveDelay/2
+
+	c := newClaims()
+	early := names(append(c.add(waiter), c.add(holder)...))
+	later := names(c.resolve(1000 + 2*resolveDelay))
+	if early != "[]" || later != "[12:w 13:w 10:h 11:h]" {
+		t.Errorf("holder returning in time: %s then %s; want [] then [12:w 13:w 10:h 11:h]", early, later)
+	}
+
+	c = newClaims()
+	waiter.resolved = false
+	c.add(waiter)
+	if got := names(c.flush()); got != "[10:w 11:w 12:w 13:w]" {
+		t.Errorf("holder never seen: %s, want the waiter to take its wait's values too", got)
 	}
 }

@@ -32,18 +32,39 @@ type syscallCall struct {
 		Seq   uint32
 		Pid   uint32
 	}
-	Before [4]uint32
-	Subj   struct {
+	Before     [4]uint32
+	End        [4]uint32
+	WaitFrom   [4]uint32
+	WaitedFrom [2][4]uint32
+	WaitedTo   [2][4]uint32
+	HasEnd     uint8
+	Waits      uint8
+	Pad2       [2]uint8
+	Owner      uint32
+	Lock       uint64
+	OwnerTs    uint64
+	WaitTs     uint64
+	Subj       struct {
 		_         structs.HostLayout
 		Ifindex   int32
 		Family    uint8
 		Prefixlen uint8
 		HasAddr   uint8
-		Pad       uint8
+		DevState  uint8
 		Addr      [16]uint8
 		Ifname    [16]int8
 	}
 }
+
+type syscallDevState uint32
+
+const (
+	syscallDevStateDEV_FOUND  syscallDevState = 1
+	syscallDevStateDEV_UP     syscallDevState = 2
+	syscallDevStateDEV_ADDR4  syscallDevState = 4
+	syscallDevStateDEV_ADDR6  syscallDevState = 8
+	syscallDevStateDEV_SET_UP syscallDevState = 16
+)
 
 type syscallDumpState struct {
 	_       structs.HostLayout
@@ -62,26 +83,39 @@ type syscallDumpState struct {
 	}
 }
 
+type syscallHolder struct {
+	_      structs.HostLayout
+	Taken  uint64
+	CallTs uint64
+	Tid    uint32
+	Pad    uint32
+}
+
 type syscallRequestEvent struct {
-	_         structs.HostLayout
-	Type      uint8
-	Family    uint8
-	Prefixlen uint8
-	HasAddr   uint8
-	MsgType   uint16
-	NlFlags   uint16
-	Pid       uint32
-	Tid       uint32
-	TaskFlags uint32
-	Ifindex   int32
-	TsEnter   uint64
-	TsExit    uint64
-	Netns     uint64
-	Before    [4]uint32
-	After     [4]uint32
-	Addr      [16]uint8
-	Ifname    [16]int8
-	Comm      [16]int8
+	_          structs.HostLayout
+	Type       uint8
+	Family     uint8
+	Prefixlen  uint8
+	HasAddr    uint8
+	MsgType    uint16
+	NlFlags    uint16
+	Pid        uint32
+	Tid        uint32
+	TaskFlags  uint32
+	Ifindex    int32
+	TsEnter    uint64
+	TsExit     uint64
+	Netns      uint64
+	Before     [4]uint32
+	After      [4]uint32
+	WaitedFrom [2][4]uint32
+	WaitedTo   [2][4]uint32
+	Waits      uint8
+	DevState   uint8
+	Pad        [6]uint8
+	Addr       [16]uint8
+	Ifname     [16]int8
+	Comm       [16]int8
 }
 
 // Names of all BPF objects in the ELF.
@@ -92,14 +126,18 @@ const (
 	syscallMapDrops              = "drops"
 	syscallMapDumps              = "dumps"
 	syscallMapEvents             = "events"
+	syscallMapHolders            = "holders"
 	syscallProgTpEnterRead       = "tp_enter_read"
 	syscallProgTpEnterRecvfrom   = "tp_enter_recvfrom"
 	syscallProgTpEnterRecvmsg    = "tp_enter_recvmsg"
 	syscallProgTpEnterSendmsg    = "tp_enter_sendmsg"
 	syscallProgTpEnterSendto     = "tp_enter_sendto"
 	syscallProgTpExit            = "tp_exit"
+	syscallProgTpLockGot         = "tp_lock_got"
+	syscallProgTpLockWait        = "tp_lock_wait"
 	syscallVarFilterNetns        = "filter_netns"
 	syscallVarFilterPid          = "filter_pid"
+	syscallVarUnusedDevState     = "unused_dev_state"
 	syscallVarUnusedRequestEvent = "unused_request_event"
 )
 
@@ -151,16 +189,19 @@ type syscallProgramSpecs struct {
 	TpEnterSendmsg  *ebpf.ProgramSpec `ebpf:"tp_enter_sendmsg"`
 	TpEnterSendto   *ebpf.ProgramSpec `ebpf:"tp_enter_sendto"`
 	TpExit          *ebpf.ProgramSpec `ebpf:"tp_exit"`
+	TpLockGot       *ebpf.ProgramSpec `ebpf:"tp_lock_got"`
+	TpLockWait      *ebpf.ProgramSpec `ebpf:"tp_lock_wait"`
 }
 
 // syscallMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallMapSpecs struct {
-	Calls  *ebpf.MapSpec `ebpf:"calls"`
-	Drops  *ebpf.MapSpec `ebpf:"drops"`
-	Dumps  *ebpf.MapSpec `ebpf:"dumps"`
-	Events *ebpf.MapSpec `ebpf:"events"`
+	Calls   *ebpf.MapSpec `ebpf:"calls"`
+	Drops   *ebpf.MapSpec `ebpf:"drops"`
+	Dumps   *ebpf.MapSpec `ebpf:"dumps"`
+	Events  *ebpf.MapSpec `ebpf:"events"`
+	Holders *ebpf.MapSpec `ebpf:"holders"`
 }
 
 // syscallVariableSpecs contains global variables before they are loaded into the kernel.
@@ -169,6 +210,7 @@ type syscallMapSpecs struct {
 type syscallVariableSpecs struct {
 	FilterNetns        *ebpf.VariableSpec `ebpf:"filter_netns"`
 	FilterPid          *ebpf.VariableSpec `ebpf:"filter_pid"`
+	UnusedDevState     *ebpf.VariableSpec `ebpf:"unused_dev_state"`
 	UnusedRequestEvent *ebpf.VariableSpec `ebpf:"unused_request_event"`
 }
 
@@ -192,10 +234,11 @@ func (o *syscallObjects) Close() error {
 //
 // It can be passed to loadSyscallObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallMaps struct {
-	Calls  *ebpf.Map `ebpf:"calls"`
-	Drops  *ebpf.Map `ebpf:"drops"`
-	Dumps  *ebpf.Map `ebpf:"dumps"`
-	Events *ebpf.Map `ebpf:"events"`
+	Calls   *ebpf.Map `ebpf:"calls"`
+	Drops   *ebpf.Map `ebpf:"drops"`
+	Dumps   *ebpf.Map `ebpf:"dumps"`
+	Events  *ebpf.Map `ebpf:"events"`
+	Holders *ebpf.Map `ebpf:"holders"`
 }
 
 func (m *syscallMaps) Close() error {
@@ -204,6 +247,7 @@ func (m *syscallMaps) Close() error {
 		m.Drops,
 		m.Dumps,
 		m.Events,
+		m.Holders,
 	)
 }
 
@@ -213,6 +257,7 @@ func (m *syscallMaps) Close() error {
 type syscallVariables struct {
 	FilterNetns        *ebpf.Variable `ebpf:"filter_netns"`
 	FilterPid          *ebpf.Variable `ebpf:"filter_pid"`
+	UnusedDevState     *ebpf.Variable `ebpf:"unused_dev_state"`
 	UnusedRequestEvent *ebpf.Variable `ebpf:"unused_request_event"`
 }
 
@@ -226,6 +271,8 @@ type syscallPrograms struct {
 	TpEnterSendmsg  *ebpf.Program `ebpf:"tp_enter_sendmsg"`
 	TpEnterSendto   *ebpf.Program `ebpf:"tp_enter_sendto"`
 	TpExit          *ebpf.Program `ebpf:"tp_exit"`
+	TpLockGot       *ebpf.Program `ebpf:"tp_lock_got"`
+	TpLockWait      *ebpf.Program `ebpf:"tp_lock_wait"`
 }
 
 func (p *syscallPrograms) Close() error {
@@ -236,6 +283,8 @@ func (p *syscallPrograms) Close() error {
 		p.TpEnterSendmsg,
 		p.TpEnterSendto,
 		p.TpExit,
+		p.TpLockGot,
+		p.TpLockWait,
 	)
 }
 

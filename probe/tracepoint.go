@@ -4,6 +4,7 @@ package probe
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -16,7 +17,7 @@ import (
 // sockets, not the kernel functions that build chunks and bump counters.
 var tracepointLimits = []string{
 	"changes the kernel makes by itself (IPv6 DAD and router advertisements, carrier, namespace teardown) and those made without an rtnetlink request (ioctl, a closed tun device): their bumps go unexplained",
-	"which of several concurrent requests made a bump, when their syscalls overlap: it goes to the one that returned first",
+	"which of several concurrent requests made a bump, when their syscalls overlap without one waiting for RTNL behind the other: it goes to the one that returned first",
 	"bumps in a namespace other than the requesting socket's (a device moved in from elsewhere)",
 	"flags the kernel lost (a counter move with no message to carry it), and chunks read with recvmmsg",
 	"the dump handler's name, and kernel stacks",
@@ -43,7 +44,7 @@ func openTracepoint(cfg Config, kernel *btf.Spec, o *objects) (_ *Probe, err err
 	if err := o.configure(cfg); err != nil {
 		return nil, err
 	}
-	p := &Probe{Backend: Tracepoint, Limits: tracepointLimits, claims: claims{}}
+	p := &Probe{Backend: Tracepoint, Limits: slices.Clone(tracepointLimits), claims: newClaims()}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -73,10 +74,32 @@ func openTracepoint(cfg Config, kernel *btf.Spec, o *objects) (_ *Probe, err err
 			p.links = append(p.links, l)
 		}
 	}
+	// Kernels before 5.19 have no contention tracepoints: overlapping
+	// requests are then told apart less well.
+	for _, a := range lockHooks(&p.sys) {
+		l, err := link.Tracepoint("lock", a.name, a.prog, nil)
+		if err != nil {
+			p.Limits = append(p.Limits, fmt.Sprintf("which request waited for RTNL behind which (tracepoint lock:%s: %v)", a.name, err))
+			continue
+		}
+		p.links = append(p.links, l)
+	}
 	if p.rd, err = ringbuf.NewReader(p.maps.Events); err != nil {
 		return nil, fmt.Errorf("open ring buffer: %w", err)
 	}
 	return p, nil
+}
+
+// lockHooks are the programs that tell overlapping requests apart by the
+// mutex one waits for behind the other.
+func lockHooks(o *syscallObjects) []struct {
+	name string
+	prog *ebpf.Program
+} {
+	return []struct {
+		name string
+		prog *ebpf.Program
+	}{{"contention_begin", o.TpLockWait}, {"contention_end", o.TpLockGot}}
 }
 
 // programs lists the loaded programs by name, for RunTime.
@@ -84,6 +107,9 @@ func (o *syscallObjects) programs() map[string]*ebpf.Program {
 	m := map[string]*ebpf.Program{"exit": o.TpExit}
 	for _, h := range syscallHooks(o) {
 		m["enter_"+h.name] = h.entry
+	}
+	for _, h := range lockHooks(o) {
+		m[h.name] = h.prog
 	}
 	return m
 }

@@ -1,0 +1,170 @@
+package probe
+
+import "time"
+
+// claims hands each bump of a counter to the one request that most likely
+// made it. Requests that change devices and addresses make their bumps
+// one at a time under RTNL, but their syscalls overlap: a device deletion
+// returns long after its bumps (it waits for the device's users outside
+// RTNL), and a request that entered while another held RTNL waits for it.
+// So a bump goes to the request whose window holds it and that entered
+// last before it (the latest Before), leaving out the values bumped while
+// a request waited for a mutex another request held (Waited*): those are
+// not its own, unless no other request can have made them. Deciding needs
+// the requests that return after one: each is decided resolveDelay after
+// it returns.
+type claims struct {
+	sets   map[claimKey]*claimSet
+	recent []*request // by return, until decided and then for resolveDelay more
+}
+
+type claimKey struct {
+	netns   uint64
+	counter Counter
+}
+
+// claimSet is the values of one counter handed out. Values far behind the
+// newest are forgotten: a request never spans claimMemory values.
+type claimSet struct {
+	taken  map[uint32]bool
+	newest uint32
+}
+
+const (
+	// resolveDelay bounds how much later than another request whose
+	// window overlaps its own a request returns (a device deletion waits
+	// for RCU grace periods); the Joiner's Grace (1 s) must exceed it.
+	resolveDelay = uint64(400 * time.Millisecond)
+	claimMemory  = 4096
+	// maxBumps bounds the writers one request turns into.
+	maxBumps = 64
+)
+
+var requestCounters = []Counter{DevBaseSeq, AddrGenID4, AddrGenID6, NexthopSeq}
+
+func newClaims() *claims { return &claims{sets: map[claimKey]*claimSet{}} }
+
+// add takes a request in and returns the writers of the requests decided
+// by its return.
+func (c *claims) add(r *request) []*Writer {
+	c.recent = append(c.recent, r)
+	return c.resolve(r.e.TsExit)
+}
+
+// resolve decides the requests that returned resolveDelay before now
+// (CLOCK_MONOTONIC ns), and returns one Writer per bump they made, in the
+// form the fentry backend reports them, so that correlate joins them
+// unchanged.
+func (c *claims) resolve(now uint64) []*Writer {
+	var out []*Writer
+	for _, r := range c.recent {
+		if !r.resolved && r.e.TsExit+resolveDelay <= now {
+			out = c.assign(out, r)
+			r.resolved = true
+		}
+	}
+	n := 0
+	for n < len(c.recent) && c.recent[n].resolved && c.recent[n].e.TsExit+2*resolveDelay <= now {
+		n++
+	}
+	c.recent = c.recent[n:]
+	return out
+}
+
+// flush decides every request: no more come.
+func (c *claims) flush() []*Writer { return c.resolve(^uint64(0) - 2*resolveDelay) }
+
+func (c *claims) assign(out []*Writer, r *request) []*Writer {
+	for i, counter := range requestCounters {
+		from, to := r.e.Before[i], r.e.After[i]
+		if int32(to-from) <= 0 || !r.mayBump(counter) {
+			continue
+		}
+		if to-from > maxBumps {
+			from = to - maxBumps
+		}
+		s := c.set(claimKey{r.e.Netns, counter})
+		for v := from; v != to; v++ {
+			if s.taken[v] {
+				continue
+			}
+			if r.waited(i, v) {
+				if c.other(r, i, counter, v) {
+					continue
+				}
+			} else if c.winner(i, counter, v, r) != r {
+				continue
+			}
+			s.take(v)
+			w := r.writer(counter)
+			w.Before = v
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// winner is the request that most likely made the bump from v: of those
+// whose window holds it outside their waits, the one that entered last
+// before it.
+func (c *claims) winner(i int, counter Counter, v uint32, r *request) *request {
+	best := r
+	for _, q := range c.recent {
+		if q == r || !q.made(i, counter, v, r.e.Netns) {
+			continue
+		}
+		if d, bd := v-q.e.Before[i], v-best.e.Before[i]; d < bd || d == bd && q.e.TsEnter < best.e.TsEnter {
+			best = q
+		}
+	}
+	return best
+}
+
+// other reports whether a request besides r may have made the bump from v.
+func (c *claims) other(r *request, i int, counter Counter, v uint32) bool {
+	for _, q := range c.recent {
+		if q != r && q.made(i, counter, v, r.e.Netns) {
+			return true
+		}
+	}
+	return false
+}
+
+// made reports whether the request may have made counter i's bump from v.
+func (r *request) made(i int, counter Counter, v uint32, netns uint64) bool {
+	return r.e.Netns == netns && r.mayBump(counter) && v-r.e.Before[i] < r.e.After[i]-r.e.Before[i] && !r.waited(i, v)
+}
+
+// waited reports whether counter i's bump from v came while the request
+// waited for a mutex another request held.
+func (r *request) waited(i int, v uint32) bool {
+	for w := range min(int(r.e.Waits), len(r.e.WaitedFrom)) {
+		if from, to := r.e.WaitedFrom[w][i], r.e.WaitedTo[w][i]; v-from < to-from {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *claims) set(k claimKey) *claimSet {
+	s := c.sets[k]
+	if s == nil {
+		s = &claimSet{taken: map[uint32]bool{}}
+		c.sets[k] = s
+	}
+	return s
+}
+
+func (s *claimSet) take(v uint32) {
+	s.taken[v] = true
+	if int32(v-s.newest) > 0 {
+		s.newest = v
+	}
+	if len(s.taken) > 2*claimMemory {
+		for old := range s.taken {
+			if s.newest-old > claimMemory {
+				delete(s.taken, old)
+			}
+		}
+	}
+}
