@@ -93,6 +93,9 @@ func runMonitor(sig context.Context, cfg monitor.Config, out monitorOutput) erro
 	defer m.Close()
 	fmt.Fprintf(os.Stderr, "nltrace monitor: watching %s in netns %s%s (receive buffer %d bytes)\n",
 		kindNames(cfg.Kinds), cfg.Target, map[bool]string{true: " and every namespace with an id there"}[cfg.AllNetNS], m.RcvBuf())
+	if err := monitor.CheckWriters(); err != nil {
+		fmt.Fprintf(os.Stderr, "nltrace monitor: writing processes cannot be named, only port ids: %v\n", err)
+	}
 	print := printer(os.Stdout, out.jsonLines)
 	err = m.Run(ctx, func(e monitor.Event) {
 		if werr := print(e); werr != nil && ctx.Err() == nil {
@@ -139,7 +142,10 @@ func summary(s monitor.Stats) string {
 		fmt.Fprintf(&b, " (%d with a writer not found)", s.Unresolved)
 	}
 	lost := fmt.Sprint(s.Lost)
-	if !s.LostKnown {
+	switch {
+	case !s.LostKnown && s.Lost == 0:
+		lost = "an unknown number of"
+	case !s.LostKnown:
 		lost = "at least " + lost
 	}
 	fmt.Fprintf(&b, "; %d overruns, %s events lost, %d tables dumped again", s.Overruns, lost, s.Resyncs)

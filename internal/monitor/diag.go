@@ -119,3 +119,16 @@ func drops(attrs []byte) int64 {
 }
 
 func (d *diag) close() error { return d.conn.Close() }
+
+// CheckWriters says whether this kernel lets the monitor name writing
+// processes: sock_diag must list netlink sockets (netlink_diag, a module
+// on many distribution kernels, loaded on first use where modules can be).
+func CheckWriters() error {
+	d, err := dialDiag(nil)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	_, err = d.sockets(false)
+	return err
+}

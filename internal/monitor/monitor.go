@@ -64,6 +64,9 @@ type Monitor struct {
 	mu        sync.Mutex
 	stats     Stats
 	lastDrops int64
+	// pending is an overrun seen and not yet reported (a flood outlasted
+	// maxResyncs rounds).
+	pending bool
 }
 
 // Open subscribes to the configured notifications. Events are read by Run;
@@ -166,7 +169,14 @@ func (m *Monitor) Run(ctx context.Context, fn func(Event)) error {
 		}
 	}()
 	for {
-		b, nsid, err := m.l.recv()
+		var b []byte
+		var nsid int32
+		var err error
+		if m.pending {
+			m.pending, err = false, errOverrun
+		} else {
+			b, nsid, err = m.l.recv()
+		}
 		now, mono := stamp()
 		switch {
 		case ctx.Err() != nil:
@@ -256,14 +266,15 @@ func (m *Monitor) resolve(ctx context.Context, e *Event) {
 const maxResyncs = 5
 
 // overrun reports lost notifications and dumps the subscribed tables
-// again. While the socket stays full the kernel drops more without
-// another ENOBUFS, so the drop counter is read again after each round:
-// what was lost meanwhile is reported, and the tables dumped once more.
+// again. While the socket stays full the kernel drops more, and reports
+// ENOBUFS again only once its queue was emptied: so the queue is read
+// (drain) before and after each dump, and each later loss (a new ENOBUFS
+// there, or the drop counter moving) makes another round.
 func (m *Monitor) overrun(ctx context.Context, now time.Time, mono int64, fn func(Event)) error {
-	m.drain(ctx, fn)
+	again := m.drain(ctx, fn)
 	for round := range maxResyncs {
 		lost := m.dropsSince()
-		if round > 0 && lost <= 0 {
+		if round > 0 && lost <= 0 && !again {
 			return nil
 		}
 		m.count(func(s *Stats) {
@@ -278,9 +289,11 @@ func (m *Monitor) overrun(ctx context.Context, now time.Time, mono int64, fn fun
 		if err := m.resync(ctx, fn); err != nil {
 			return err
 		}
-		m.drain(ctx, fn)
+		again = m.drain(ctx, fn)
 		now, mono = stamp()
 	}
+	// A flood: the next read starts another overrun.
+	m.pending = again
 	return nil
 }
 
@@ -290,19 +303,22 @@ const maxDrain = 1 << 16
 // drain reports what the socket still holds. The kernel drops every
 // notification for a socket marked congested until its queue is empty,
 // so the queue is read before the tables are dumped again: a change made
-// during the dump is then queued, not lost.
-func (m *Monitor) drain(ctx context.Context, fn func(Event)) {
+// during the dump is then queued, not lost. It returns whether it read
+// another ENOBUFS.
+func (m *Monitor) drain(ctx context.Context, fn func(Event)) (again bool) {
 	for range maxDrain {
 		b, nsid, err := m.l.tryRecv()
 		switch {
 		case errors.Is(err, errOverrun):
+			again = true
 			continue
 		case err != nil:
-			return
+			return again
 		}
 		now, mono := stamp()
 		m.deliver(ctx, b, nsid, now, mono, fn)
 	}
+	return again
 }
 
 // resync dumps every subscribed table of the monitored namespace and
