@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"errors"
 	"os"
 	"strconv"
 	"strings"
@@ -21,6 +22,9 @@ type procs struct {
 	proc    string // /proc
 	byInode map[uint64]process
 	scanned time.Time
+	// denied is set when the last scan could not read some processes'
+	// descriptors (not root): a socket not found may be theirs.
+	denied bool
 }
 
 func newProcs() *procs { return &procs{proc: "/proc"} }
@@ -39,6 +43,14 @@ func (p *procs) lookup(inode uint64, t time.Time) (process, bool) {
 	return pr, ok
 }
 
+// missing says why a socket was not found.
+func (p *procs) missing() string {
+	if p.denied {
+		return "process not found: other processes' descriptors are unreadable without root"
+	}
+	return "process gone"
+}
+
 func (p *procs) alive(pr process) bool {
 	_, err := os.Stat(p.proc + "/" + strconv.Itoa(pr.pid))
 	return err == nil
@@ -49,6 +61,7 @@ func (p *procs) alive(pr process) bool {
 func (p *procs) scan() {
 	p.scanned = time.Now()
 	p.byInode = map[uint64]process{}
+	p.denied = false
 	entries, err := os.ReadDir(p.proc)
 	if err != nil {
 		return
@@ -61,6 +74,7 @@ func (p *procs) scan() {
 		dir := p.proc + "/" + e.Name()
 		fds, err := os.ReadDir(dir + "/fd")
 		if err != nil {
+			p.denied = p.denied || errors.Is(err, os.ErrPermission)
 			continue
 		}
 		var comm string

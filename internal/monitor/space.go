@@ -75,7 +75,7 @@ func (s *space) writer(e *Event, ps *procs) {
 	}
 	pr, ok := ps.lookup(info.inode, e.Time)
 	if !ok {
-		e.Unresolved = "process gone"
+		e.Unresolved = ps.missing()
 		return
 	}
 	e.PID, e.Comm = pr.pid, pr.comm
