@@ -166,8 +166,13 @@ type Writer struct {
 	// Request is the rtnetlink request that made the bump, as the
 	// tracepoint backend sees writers (RTM_NEWLINK...): it sees requests,
 	// not the kernel functions the other backends name by Op.
-	Request string   `json:"request,omitempty"`
-	Stack   []string `json:"stack,omitempty"`
+	Request string `json:"request,omitempty"`
+	// Notified marks a change the kernel made by itself (IPv6 duplicate
+	// address detection, a namespace going away), known from an rtnetlink
+	// notification with no requester: Before is unknown, and Time is when
+	// the notification was read. The tracepoint backend's runs add them.
+	Notified bool     `json:"notified,omitempty"`
+	Stack    []string `json:"stack,omitempty"`
 	// StackError says why a stack asked for (Config.Stacks) is missing:
 	// "file exists" is the stack map's hash already holding another stack.
 	StackError string `json:"stack_error,omitempty"`
@@ -204,6 +209,9 @@ func (c *Context) UnmarshalText(b []byte) error { return unmarshalName(contextNa
 // could not read the preempt count, IPv6 updates are presumed possible
 // interrupts.
 func (w *Writer) Interrupt() bool {
+	if w.Notified {
+		return false // not seen where it ran
+	}
 	switch w.Context {
 	case ContextSoftirq, ContextHardirq:
 		return true
@@ -239,6 +247,9 @@ func (w *Writer) String() string {
 		s += " " + sub
 	}
 	who := fmt.Sprintf("%s[%d]", w.Comm, w.PID)
+	if w.Notified {
+		return fmt.Sprintf("%s by the kernel itself (a notification with no requester; %s moved)", s, w.Counter)
+	}
 	switch {
 	case w.Worker:
 		who = "kernel worker " + w.Comm

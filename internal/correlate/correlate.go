@@ -257,7 +257,11 @@ func window(idx writerLookup, counters []probe.Counter, from, to *probe.Sample) 
 			continue
 		}
 		moves = append(moves, m)
-		writers = append(writers, idx.between(to.NetNS, c, m.From, m.To)...)
+		found := idx.between(to.NetNS, c, m.From, m.To)
+		if missing := int(m.Delta()) - len(found); missing > 0 {
+			found = append(found, idx.notified(to.NetNS, c, from.End, to.Start+uint64(noteSlack), missing)...)
+		}
+		writers = append(writers, found...)
 	}
 	return moves, writers
 }
@@ -267,28 +271,38 @@ func window(idx writerLookup, counters []probe.Counter, from, to *probe.Sample) 
 // value, then by time.
 type writerLookup interface {
 	between(netns uint64, c probe.Counter, from, to uint32) []*probe.Writer
+	// notified finds up to n changes the kernel made by itself, known
+	// from notifications without their counter's value (Writer.Notified),
+	// received in (from, to] (CLOCK_MONOTONIC ns), oldest first.
+	notified(netns uint64, c probe.Counter, from, to uint64, n int) []*probe.Writer
 }
 
-// writerIndex holds a run's writers by namespace and counter.
+// writerIndex holds a run's writers by namespace and counter; notified
+// writers under the counter's key with notifiedKey set.
 type writerIndex map[indexKey][]*probe.Writer
 
 type indexKey struct {
-	netns   uint64
-	counter probe.Counter
+	netns    uint64
+	counter  probe.Counter
+	notified bool // writers known only from notifications
 }
 
 func newWriterIndex(writers []*probe.Writer) writerIndex {
 	idx := writerIndex{}
 	for _, w := range writers {
-		k := indexKey{w.NetNS, w.Counter}
+		k := indexKey{netns: w.NetNS, counter: w.Counter, notified: w.Notified}
 		idx[k] = append(idx[k], w)
 	}
 	return idx
 }
 
+func (idx writerIndex) notified(netns uint64, c probe.Counter, from, to uint64, n int) []*probe.Writer {
+	return received(idx[indexKey{netns: netns, counter: c, notified: true}], from, to, n)
+}
+
 func (idx writerIndex) between(netns uint64, c probe.Counter, from, to uint32) []*probe.Writer {
 	var out []*probe.Writer
-	for _, w := range idx[indexKey{netns, c}] {
+	for _, w := range idx[indexKey{netns: netns, counter: c}] {
 		if inWindow(w, from, to) {
 			out = append(out, w)
 		}

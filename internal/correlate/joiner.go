@@ -207,7 +207,7 @@ func (j *Joiner) addSample(s *probe.Sample, now int64) {
 		b.ended = max(now, 1)
 	}
 	for _, c := range allCounters {
-		j.writers.saw(indexKey{s.NetNS, c}, s.Counters.Get(c))
+		j.writers.saw(indexKey{netns: s.NetNS, counter: c}, s.Counters.Get(c))
 	}
 	if j.nsamples > j.cfg.MaxSamples {
 		j.shedSamples(now)
@@ -329,7 +329,7 @@ func (j *Joiner) floors() map[indexKey]uint32 {
 			continue
 		}
 		for _, c := range allCounters {
-			k, v := indexKey{b.key.NetNS, c}, b.least.Get(c)
+			k, v := indexKey{netns: b.key.NetNS, counter: c}, b.least.Get(c)
 			if f, ok := fl[k]; !ok || before(v, f) {
 				fl[k] = v
 			}

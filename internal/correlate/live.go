@@ -37,15 +37,18 @@ func (l *liveWriters) add(w *probe.Writer, now int64) {
 	if l.byKey == nil {
 		l.byKey = map[indexKey]*writerQueue{}
 	}
-	k := indexKey{w.NetNS, w.Counter}
+	k := indexKey{netns: w.NetNS, counter: w.Counter, notified: w.Notified}
 	q := l.byKey[k]
 	if q == nil {
 		q = &writerQueue{byBefore: map[uint32][]*probe.Writer{}}
 		l.byKey[k] = q
 	}
 	q.push(stamped{w, now})
-	q.byBefore[w.Before] = append(q.byBefore[w.Before], w)
 	l.n++
+	if w.Notified {
+		return // no value to index it by
+	}
+	q.byBefore[w.Before] = append(q.byBefore[w.Before], w)
 	l.saw(k, w.Before)
 	if !w.Op.MayNotBump() {
 		l.saw(k, w.Before+1)
@@ -55,6 +58,13 @@ func (l *liveWriters) add(w *probe.Writer, now int64) {
 // pop releases the oldest writer of queue q, of key k.
 func (l *liveWriters) pop(k indexKey, q *writerQueue) {
 	w := q.fifo.pop().w
+	l.n--
+	if q.len() == 0 {
+		delete(l.byKey, k)
+	}
+	if w.Notified {
+		return
+	}
 	// Writers of one value leave in the order they came, as from the queue.
 	if same := q.byBefore[w.Before]; len(same) > 1 {
 		same[0] = nil
@@ -62,14 +72,22 @@ func (l *liveWriters) pop(k indexKey, q *writerQueue) {
 	} else {
 		delete(q.byBefore, w.Before)
 	}
-	l.n--
-	if q.len() == 0 {
-		delete(l.byKey, k)
+}
+
+func (l *liveWriters) notified(netns uint64, c probe.Counter, from, to uint64, n int) []*probe.Writer {
+	q := l.byKey[indexKey{netns: netns, counter: c, notified: true}]
+	if q == nil {
+		return nil
 	}
+	ws := make([]*probe.Writer, 0, q.len())
+	for _, e := range q.live() {
+		ws = append(ws, e.w)
+	}
+	return received(ws, from, to, n)
 }
 
 func (l *liveWriters) between(netns uint64, c probe.Counter, from, to uint32) []*probe.Writer {
-	q := l.byKey[indexKey{netns, c}]
+	q := l.byKey[indexKey{netns: netns, counter: c}]
 	if q == nil {
 		return nil
 	}

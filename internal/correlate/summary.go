@@ -132,6 +132,8 @@ func (t *tally) kinds(top int) []KindAttribution {
 func culpritOf(w *probe.Writer) Culprit {
 	proc := w.Comm
 	switch {
+	case w.Notified:
+		proc = "the kernel itself (notified)"
 	case w.Worker:
 		proc = "kernel worker"
 	case w.Interrupt():

@@ -23,8 +23,12 @@ type tracer struct {
 	join *correlate.Joiner
 	stop context.CancelFunc
 	done chan error
+	// kernel watches the changes the kernel makes by itself, for the
+	// tracepoint backend; nil otherwise.
+	kernel *kernelChanges
 	// unavailable says why there is no kernel attribution.
 	unavailable string
+	warnings    []string
 }
 
 // startTrace attaches the probe to the namespace at nsPath. When tracing
@@ -56,6 +60,13 @@ func startTrace(cfg Trace, nsPath string) (*tracer, error) {
 		slog.Warn("kernel functions not traceable here; the report says what is missing", "skipped", len(t.p.Skipped))
 	}
 	t.join = correlate.NewJoiner(correlate.JoinerConfig{Top: topCulprits})
+	if t.p.Backend == probe.Tracepoint {
+		if t.kernel, err = watchKernelChanges(nsPath, inode, t.join.Event); err != nil {
+			// The requests are still explained.
+			t.warnings = append(t.warnings, err.Error())
+			slog.Warn("the kernel's own changes will go unexplained", "reason", err)
+		}
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	t.stop, t.done = stop, make(chan error, 1)
 	go func() { t.done <- t.p.Run(ctx, t.join.Event) }()
@@ -103,8 +114,12 @@ func (t *tracer) finish() *correlate.Attribution {
 	}
 	t.stop()
 	runErr := <-t.done
+	if t.kernel != nil {
+		t.warnings = append(t.warnings, t.kernel.close()...)
+	}
 	// The probe is drained: every sample and writer is in.
 	a := t.join.Flush()
+	a.Errors = append(a.Errors, t.warnings...)
 	a.Backend, a.Skipped, a.Limits = t.p.Backend.String(), t.p.Skipped, t.p.Limits
 	var err error
 	if a.Drops, err = t.p.Drops(); err != nil {

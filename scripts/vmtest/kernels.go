@@ -454,6 +454,9 @@ func requirements(cfg map[string]string) []string {
 	if on("BPF_SYSCALL", "KPROBES", "FPROBE", "DEBUG_INFO_BTF") {
 		req = append(req, "kprobe_multi")
 	}
+	if on("BPF_SYSCALL", "BPF_EVENTS", "FTRACE_SYSCALLS", "DEBUG_INFO_BTF") {
+		req = append(req, "tracepoint")
+	}
 	return req
 }
 

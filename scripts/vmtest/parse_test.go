@@ -76,6 +76,10 @@ func TestRequirements(t *testing.T) {
 	if got := requirements(base); !slices.Contains(got, "kprobe_multi") {
 		t.Errorf("FPROBE=y: %v lacks kprobe_multi", got)
 	}
+	base["FTRACE_SYSCALLS"] = "y"
+	if got := requirements(base); !slices.Contains(got, "tracepoint") {
+		t.Errorf("FTRACE_SYSCALLS=y: %v lacks tracepoint", got)
+	}
 	if got, want := requirements(map[string]string{}), []string{"root"}; !slices.Equal(got, want) {
 		t.Errorf("empty config: %v, want %v", got, want)
 	}

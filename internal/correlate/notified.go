@@ -1,0 +1,37 @@
+package correlate
+
+import (
+	"slices"
+	"time"
+
+	"github.com/nltrace/nltrace/probe"
+)
+
+// noteSlack is how long after a bump its notification may be received:
+// the kernel sends it next to the bump, and the reader stamps it when it
+// reads it.
+const noteSlack = 20 * time.Millisecond
+
+// received returns up to n of the notified writers received in (from, to],
+// oldest first: the changes the kernel made by itself that can account
+// for bumps no request made (the tracepoint backend does not see them).
+func received(ws []*probe.Writer, from, to uint64, n int) []*probe.Writer {
+	var out []*probe.Writer
+	for _, w := range ws {
+		if w.Time > from && w.Time <= to {
+			out = append(out, w)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *probe.Writer) int { return cmpTime(a.Time, b.Time) })
+	return out[:min(n, len(out))]
+}
+
+func cmpTime(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
