@@ -45,8 +45,9 @@ lab: ## Build the client lab (vishvananda/netlink v1.1.0, v1.2.1, v1.3.1, ip) in
 	scripts/lab.sh build bin/lab
 
 .PHONY: bench
-bench: ## Benchmarks with their baselines (needs root)
+bench: ## Benchmarks with their baselines (needs root): nlclient's dumps, the tracepoint backend's overhead
 	scripts/bench-dump.sh
+	scripts/bench-trace.sh
 
 -include scripts/vmtest/vmtest.mk
 -include bpf/bpf.mk

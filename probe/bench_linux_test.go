@@ -4,12 +4,21 @@ package probe_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"runtime"
+	"runtime/debug"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 
 	"github.com/nltrace/nltrace/internal/testenv"
 	"github.com/nltrace/nltrace/nlclient"
@@ -33,8 +42,10 @@ func BenchmarkLinkDump(b *testing.B) {
 		{"detached", 0, false, 0},
 		{"fentry", probe.Fentry, true, inode},
 		{"kprobe", probe.Kprobe, true, inode},
+		{"tracepoint", probe.Tracepoint, true, inode},
 		{"fentry-other-netns", probe.Fentry, true, inode + 1},
 		{"kprobe-other-netns", probe.Kprobe, true, inode + 1},
+		{"tracepoint-other-netns", probe.Tracepoint, true, inode + 1},
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
@@ -74,18 +85,14 @@ func BenchmarkLinkDump(b *testing.B) {
 // other-netns cases filter the dumps out in the kernel: the cost of the
 // hooks alone. prog-ns/dump, measured after the rounds with kernel BPF
 // statistics on, is the time spent inside the programs.
+// scripts/bench-trace.sh runs it COUNT times and prints the median.
 func BenchmarkOverhead(b *testing.B) {
 	testenv.Root(b)
 	cs, inode := testNetNSClients(b, 2)
 	addLinks(b, cs[1], "d", 300)
-	const dumps = 20
-	// Loading the probe allocates (kernel symbols, BTF): collect that
-	// garbage before timing, as a long run would have long since, and
-	// let deferred kernel work finish.
-	quiesce := func() {
-		runtime.GC()
-		time.Sleep(200 * time.Millisecond)
-	}
+	// A quarter of a second natively (a 300-link dump takes about 1.2 ms
+	// on the development machine), 5 s under emulation.
+	const dumps = 200
 	run := func() time.Duration {
 		start := time.Now()
 		for range dumps {
@@ -105,84 +112,364 @@ func BenchmarkOverhead(b *testing.B) {
 	}{
 		{"fentry", probe.Fentry, inode, true},
 		{"kprobe", probe.Kprobe, inode, true},
+		{"tracepoint", probe.Tracepoint, inode, true},
 		{"fentry-no-reader", probe.Fentry, inode, false},
 		{"kprobe-no-reader", probe.Kprobe, inode, false},
+		{"tracepoint-no-reader", probe.Tracepoint, inode, false},
 		{"fentry-other-netns", probe.Fentry, inode + 1, true},
 		{"kprobe-other-netns", probe.Kprobe, inode + 1, true},
+		{"tracepoint-other-netns", probe.Tracepoint, inode + 1, true},
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
-			var detached, attached time.Duration
-			var drops uint64
-			open := func() (*probe.Probe, func()) {
-				p := openProbe(b, probe.Config{Backend: bc.backend, NetNS: bc.netns})
-				ctx, cancel := context.WithCancel(context.Background())
-				done := make(chan error, 1)
-				if bc.reader {
-					go func() { done <- p.Run(ctx, func(any) {}) }()
-				} else {
-					done <- nil
-				}
-				return p, func() {
-					cancel()
-					if err := <-done; err != nil {
-						b.Error(err)
-					}
-					n, err := p.Drops()
-					if err != nil {
-						b.Error(err)
-					}
-					drops += n
-					p.Close()
-				}
-			}
-			// Rounds alternate which half goes first, and each half starts
-			// quiet: detaching leaves deferred work (RCU, trampoline
-			// teardown) that would otherwise land on the next half.
-			attachedRound := func() {
-				b.StopTimer()
-				_, stop := open()
-				quiesce()
-				b.StartTimer()
-				attached += run()
-				b.StopTimer()
-				stop()
-				quiesce()
-				b.StartTimer()
-			}
-			round := 0
-			for b.Loop() {
-				if round%2 == 1 {
-					attachedRound()
-				}
-				detached += run()
-				if round%2 == 0 {
-					attachedRound()
-				}
-				round++
-			}
-			b.StopTimer()
-			n := float64(b.N * dumps)
-			b.ReportMetric(float64(detached.Nanoseconds())/n, "detached-ns/dump")
-			b.ReportMetric(float64(attached.Nanoseconds())/n, "attached-ns/dump")
-			b.ReportMetric(100*(float64(attached)/float64(detached)-1), "slowdown-%")
-			b.ReportMetric(float64(drops), "drops")
-
-			stats, err := ebpf.EnableStats(0) // BPF_STATS_RUN_TIME
-			if err != nil {
-				b.Logf("no BPF statistics: %v", err)
-				return
-			}
-			defer stats.Close()
-			p, stop := open()
-			defer stop()
-			run()
-			rt, runs, err := p.RunTime()
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(rt.Nanoseconds())/dumps, "prog-ns/dump")
-			b.ReportMetric(float64(runs)/dumps, "prog-runs/dump")
+			abba{
+				cfg:    probe.Config{Backend: bc.backend, NetNS: bc.netns},
+				reader: bc.reader,
+				ops:    dumps,
+				unit:   "dump",
+				run:    run,
+			}.bench(b)
 		})
 	}
+}
+
+// BenchmarkBystander measures what the tracepoint backend costs processes
+// that have nothing to do with netlink: its programs run at the entry and
+// exit of every sendmsg, sendto, recvmsg, recvfrom and read on the
+// machine, and leave once the descriptor is not an rtnetlink socket. A
+// separate process (this test binary run again, see bystander) does one
+// kind of syscall in a loop and times itself, with the probe detached and
+// attached in ABBA rounds, as a traced churn run has it (its namespace
+// filter set, its ring buffer read):
+//
+//	udp      sendmsg then recvmsg of a 64-byte datagram on 127.0.0.1
+//	read     a 64-byte read of /dev/zero
+//	getppid  a syscall no program is attached to: the price of syscall
+//	         tracepoints being on at all (every task takes the slow path
+//	         in and out of the kernel)
+//
+// The fentry and kprobe backends hook netlink functions only: such a
+// process never runs their programs.
+func BenchmarkBystander(b *testing.B) {
+	testenv.Root(b)
+	_, inode := newNetNS(b)
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cases := []struct {
+		kind string
+		n    int // operations per half round, 0.3-0.5 s natively
+	}{
+		{"udp", 100_000},
+		{"read", 1_000_000},
+		{"getppid", 2_000_000},
+	}
+	for _, bc := range cases {
+		b.Run(bc.kind, func(b *testing.B) {
+			run := func() time.Duration {
+				cmd := exec.Command(exe)
+				cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d", bystanderEnv, bc.kind, bc.n))
+				cmd.Stderr = os.Stderr
+				out, err := cmd.Output()
+				if err != nil {
+					b.Fatalf("bystander %s: %v", bc.kind, err)
+				}
+				ns, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+				if err != nil {
+					b.Fatalf("bystander %s printed %q: %v", bc.kind, out, err)
+				}
+				return time.Duration(ns)
+			}
+			abba{
+				cfg:    probe.Config{Backend: probe.Tracepoint, NetNS: inode},
+				reader: true,
+				ops:    float64(bc.n),
+				unit:   "op",
+				run:    run,
+			}.bench(b)
+		})
+	}
+}
+
+// abba is one overhead measurement: run, which makes ops operations of
+// unit and returns the time they took, alternately with the probe
+// detached and attached.
+type abba struct {
+	cfg    probe.Config
+	reader bool // read the ring buffer, as a real run does
+	ops    float64
+	unit   string
+	run    func() time.Duration
+}
+
+// bench makes one round per iteration, each a detached and an attached
+// half, alternating which goes first (ABBA), and reports the median over
+// rounds of the time per operation of each half and of the round's
+// slowdown in percent: a burst of load elsewhere spoils a round, not the
+// figure. A round during which some other tracing program was loaded
+// (another test attaching a probe: its programs run on our syscalls too)
+// is left out and counted in foreign-rounds. Then, with kernel BPF
+// statistics on (they cost time: never during the rounds), one attached
+// run gives the time spent inside the programs and how often they ran,
+// per operation and, in the log, per program.
+func (a abba) bench(b *testing.B) {
+	// Loading the probe allocates (kernel symbols, BTF): collect that
+	// garbage before timing, as a long run would have long since, and
+	// let deferred kernel work finish.
+	quiesce := func() {
+		runtime.GC()
+		time.Sleep(200 * time.Millisecond)
+	}
+	var drops uint64
+	open := func() (*probe.Probe, func()) {
+		p := openProbe(b, a.cfg)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		if a.reader {
+			go func() { done <- p.Run(ctx, func(any) {}) }()
+		} else {
+			done <- nil
+		}
+		return p, func() {
+			cancel()
+			if err := <-done; err != nil {
+				b.Error(err)
+			}
+			n, err := p.Drops()
+			if err != nil {
+				b.Error(err)
+			}
+			drops += n
+			p.Close()
+		}
+	}
+	// half runs the work once, the probe detached or attached, and says
+	// whether a tracing program other than the probe's was loaded before
+	// or after.
+	half := func(attach bool) (time.Duration, bool) {
+		b.StopTimer()
+		defer b.StartTimer()
+		others := tracingPrograms() // no probe of ours is loaded here
+		ours := map[ebpf.ProgramID]bool{}
+		stop := func() {}
+		if attach {
+			_, stop = open()
+			for id := range tracingPrograms() {
+				ours[id] = !others[id]
+			}
+		}
+		quiesce()
+		b.StartTimer()
+		t := a.run()
+		b.StopTimer()
+		foreign := len(others) > 0
+		for id := range tracingPrograms() {
+			foreign = foreign || !ours[id]
+		}
+		stop()
+		// Each half starts quiet: detaching leaves deferred work (RCU,
+		// trampoline teardown) that would otherwise land on the next.
+		quiesce()
+		return t, foreign
+	}
+	var detached, attached, slowdown []float64
+	foreign := 0
+	round := 0
+	for b.Loop() {
+		var d, at time.Duration
+		var fd, fa bool
+		if round%2 == 1 {
+			at, fa = half(true)
+		}
+		d, fd = half(false)
+		if round%2 == 0 {
+			at, fa = half(true)
+		}
+		round++
+		if fd || fa {
+			foreign++
+			continue
+		}
+		detached = append(detached, float64(d.Nanoseconds())/a.ops)
+		attached = append(attached, float64(at.Nanoseconds())/a.ops)
+		slowdown = append(slowdown, 100*(float64(at)/float64(d)-1))
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(foreign), "foreign-rounds")
+	b.ReportMetric(float64(drops), "drops")
+	if len(slowdown) == 0 {
+		b.Errorf("every round of %d had another tracing program loaded: no figure", b.N)
+		return
+	}
+	b.ReportMetric(median(detached), "detached-ns/"+a.unit)
+	b.ReportMetric(median(attached), "attached-ns/"+a.unit)
+	b.ReportMetric(median(slowdown), "slowdown-%")
+
+	stats, err := ebpf.EnableStats(0) // BPF_STATS_RUN_TIME
+	if err != nil {
+		b.Logf("no BPF statistics: %v", err)
+		return
+	}
+	defer stats.Close()
+	before := programIDs()
+	p, stop := open()
+	defer stop()
+	a.run()
+	rt, runs, err := p.RunTime()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(rt.Nanoseconds())/a.ops, "prog-ns/"+a.unit)
+	b.ReportMetric(float64(runs)/a.ops, "prog-runs/"+a.unit)
+	logPrograms(b, before, a.ops, a.unit)
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// tracingPrograms lists the programs loaded on the machine that can run
+// on syscalls or kernel functions.
+func tracingPrograms() map[ebpf.ProgramID]bool {
+	ids := map[ebpf.ProgramID]bool{}
+	for id := range programIDs() {
+		prog, err := ebpf.NewProgramFromID(id)
+		if err != nil {
+			continue // unloaded meanwhile
+		}
+		switch prog.Type() {
+		case ebpf.TracePoint, ebpf.RawTracepoint, ebpf.RawTracepointWritable, ebpf.Kprobe, ebpf.Tracing, ebpf.PerfEvent:
+			ids[id] = true
+		}
+		prog.Close()
+	}
+	return ids
+}
+
+// programIDs lists the BPF programs loaded on the machine.
+func programIDs() map[ebpf.ProgramID]bool {
+	ids := map[ebpf.ProgramID]bool{}
+	for id := ebpf.ProgramID(0); ; {
+		next, err := ebpf.ProgramGetNextID(id)
+		if err != nil {
+			return ids
+		}
+		ids[next], id = true, next
+	}
+}
+
+// logPrograms logs the run time and run count of each program loaded
+// since before was taken (the probe's, unless someone else loaded
+// programs meanwhile), per operation of the run just made.
+func logPrograms(b *testing.B, before map[ebpf.ProgramID]bool, ops float64, unit string) {
+	var lines []string
+	for id := range programIDs() {
+		if before[id] {
+			continue
+		}
+		prog, err := ebpf.NewProgramFromID(id)
+		if err != nil {
+			continue
+		}
+		info, ierr := prog.Info()
+		s, serr := prog.Stats()
+		prog.Close()
+		if ierr != nil || serr != nil || s.RunCount == 0 {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("%-16s %8.3f runs/%s %7.0f ns/run %8.1f ns/%s",
+			info.Name, float64(s.RunCount)/ops, unit, float64(s.Runtime.Nanoseconds())/float64(s.RunCount),
+			float64(s.Runtime.Nanoseconds())/ops, unit))
+	}
+	sort.Strings(lines)
+	b.Logf("programs that ran during one attached run:\n%s", strings.Join(lines, "\n"))
+}
+
+// bystanderEnv, set to "KIND N", makes this test binary a bystander for
+// BenchmarkBystander instead: it does N syscalls of KIND, prints the
+// nanoseconds they took, and exits.
+const bystanderEnv = "NLTRACE_BENCH_BYSTANDER"
+
+func init() {
+	if spec := os.Getenv(bystanderEnv); spec != "" {
+		os.Exit(bystander(spec))
+	}
+}
+
+func bystander(spec string) int {
+	var kind string
+	var n int
+	if _, err := fmt.Sscan(spec, &kind, &n); err != nil {
+		fmt.Fprintf(os.Stderr, "%s=%q: %v\n", bystanderEnv, spec, err)
+		return 2
+	}
+	runtime.LockOSThread()
+	debug.SetGCPercent(-1) // unix.Recvmsg allocates a little: no collection mid-run
+	op, err := bystanderOp(kind)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	start := time.Now()
+	for range n {
+		if err := op(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	fmt.Println(time.Since(start).Nanoseconds())
+	return 0
+}
+
+// bystanderOp returns one operation of kind: udp, read or getppid.
+func bystanderOp(kind string) (func() error, error) {
+	buf := make([]byte, 64)
+	switch kind {
+	case "udp":
+		var fds [2]int
+		for i := range fds {
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return nil, err
+			}
+			if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+				return nil, err
+			}
+			fds[i] = fd
+		}
+		to, err := unix.Getsockname(fds[1])
+		if err != nil {
+			return nil, err
+		}
+		return func() error {
+			if err := unix.Sendmsg(fds[0], buf, nil, to, 0); err != nil {
+				return fmt.Errorf("sendmsg: %w", err)
+			}
+			if _, _, _, _, err := unix.Recvmsg(fds[1], buf, nil, 0); err != nil {
+				return fmt.Errorf("recvmsg: %w", err)
+			}
+			return nil
+		}, nil
+	case "read":
+		fd, err := unix.Open("/dev/zero", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, err
+		}
+		return func() error {
+			_, err := unix.Read(fd, buf)
+			return err
+		}, nil
+	case "getppid":
+		return func() error {
+			unix.Getppid()
+			return nil
+		}, nil
+	}
+	return nil, fmt.Errorf("unknown bystander %q (want udp, read or getppid)", kind)
 }
