@@ -48,6 +48,8 @@ char __license[] SEC("license") = "Dual BSD/GPL";
 #define RTM_NEWADDR 20
 #define RTM_GETADDR 22
 #define RTM_GETSTATS 94
+#define RTM_GETNEXTHOP 106
+#define AF_INET 2
 #define IFLA_IFNAME 3
 #define IFA_ADDRESS 1
 #define IFA_LOCAL 2
@@ -166,7 +168,7 @@ struct dump_state {
 	__u32 req_seq;
 	__u16 msg_type;
 	__u8 active;
-	__u8 pad;
+	__u8 family; /* of the request (rtgenmsg, ifaddrmsg...) */
 	__u32 read;  /* datagrams of the dump read */
 	__u32 built; /* chunks built */
 	struct snapshot snaps[SNAPSHOTS]; /* chunk j in snaps[j % SNAPSHOTS] */
@@ -285,21 +287,68 @@ static __always_inline void read_counters(struct net *net, __u32 *out)
 	out[3] = read_counter(net, COUNTER_NEXTHOP_SEQ);
 }
 
-/* The counters are read when the syscall that built the chunk returns,
- * a little after the handler read them, except where cb->seq is the
- * counter itself, as the handler read it. */
-static __always_inline void snapshot(struct snapshot *s, struct sock *sk, __u16 msg_type)
+/* Whether cb->seq is what the handler would have put there with these
+ * counters: one of them, or an address counter combined with
+ * dev_base_seq (a sum since a 2024 fix, XOR before). */
+static __always_inline bool seq_of(__u32 seq, __u32 *k)
+{
+	return seq == k[0] || seq == k[1] + k[0] || seq == (k[1] ^ k[0]) || seq == k[2] + k[0] ||
+	       seq == (k[2] ^ k[0]) || seq == k[3];
+}
+
+/* The address counter (index in counters) an address dump of this
+ * family combines with dev_base_seq in cb->seq; 0 for other dumps. */
+static __always_inline int addr_counter(struct dump_state *st)
+{
+	if (st->msg_type != RTM_GETADDR)
+		return 0;
+	if (st->family == AF_INET)
+		return COUNTER_ADDR_GENID4 - 1;
+	if (st->family == AF_INET6)
+		return COUNTER_ADDR_GENID6 - 1;
+	return 0;
+}
+
+/* A chunk's counters, as the handler that built it during the syscall
+ * read them: what cb->seq holds where it is the counter itself; for an
+ * address dump, the address counter that cb->seq combines with a
+ * dev_base_seq that stayed still, within the values seen at the
+ * syscall's entry (entry) and exit; else the exit's values, unless cb->seq
+ * says they moved since and the entry's fit it. */
+static __always_inline void snapshot(struct snapshot *s, struct sock *sk, struct dump_state *st, __u32 *entry)
 {
 	s->ts = bpf_ktime_get_ns();
 	s->seq = BPF_CORE_READ((struct netlink_sock *)sk, cb.seq);
-	read_counters(sock_net(sk), s->counters);
-	if (msg_type == RTM_GETLINK || msg_type == RTM_GETSTATS)
-		s->counters[0] = s->seq;
+	__u32 *k = s->counters;
+	read_counters(sock_net(sk), k);
+	switch (st->msg_type) {
+	case RTM_GETLINK:
+	case RTM_GETSTATS:
+		k[COUNTER_DEV_BASE_SEQ - 1] = s->seq;
+		return;
+	case RTM_GETNEXTHOP:
+		k[COUNTER_NEXTHOP_SEQ - 1] = s->seq;
+		return;
+	}
+	int a = addr_counter(st);
+	if (a && entry[0] == k[0]) {
+		__u32 sum = s->seq - k[0], xor = s->seq ^ k[0];
+		if (sum - entry[a] <= k[a] - entry[a]) {
+			k[a] = sum;
+			return;
+		}
+		if (xor - entry[a] <= k[a] - entry[a]) {
+			k[a] = xor;
+			return;
+		}
+	}
+	if (!seq_of(s->seq, k) && seq_of(s->seq, entry))
+		__builtin_memcpy(k, entry, sizeof(s->counters));
 }
 
 /* Chunks built by now: read plus queued. Replies that are not the dump's
  * (an unread acknowledgement) would count too; dumpers read those first. */
-static __always_inline void note_built(struct dump_state *st, struct sock *sk)
+static __always_inline void note_built(struct dump_state *st, struct sock *sk, __u32 *entry)
 {
 	__u32 built = st->read + BPF_CORE_READ(sk, sk_receive_queue.qlen);
 	/* One chunk per syscall; two when a snapshot was missed. */
@@ -307,7 +356,7 @@ static __always_inline void note_built(struct dump_state *st, struct sock *sk)
 		if (st->built >= built)
 			break;
 		st->built++;
-		snapshot(&st->snaps[st->built & (SNAPSHOTS - 1)], sk, st->msg_type);
+		snapshot(&st->snaps[st->built & (SNAPSHOTS - 1)], sk, st, entry);
 	}
 	st->built = built;
 }
@@ -438,6 +487,8 @@ static __always_inline int send_enter(struct sys_enter_ctx *ctx, struct sock *sk
 		if (filter_pid && (id >> 32) != filter_pid)
 			return 0;
 		c.dump = 1;
+		if (len > NLMSG_HDRLEN)
+			bpf_probe_read_user(&c.subj.family, 1, (void *)(buf + NLMSG_HDRLEN));
 	}
 	struct net *net = sock_net(sk);
 	read_counters(net, c.before);
@@ -459,6 +510,8 @@ static __always_inline int recv_enter(struct sys_enter_ctx *ctx, __u64 buf, __u6
 		return 0;
 	struct call c = {.sk = (__u64)sk, .buf = buf, .len = len, .nr = ctx->nr, .kind = CALL_RECV,
 			 .peek = (flags & MSG_PEEK) != 0};
+	/* For the chunk this call may build (snapshot). */
+	read_counters(sock_net(sk), c.before);
 	__u32 tid = (__u32)id;
 	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
 	return 0;
@@ -474,16 +527,9 @@ static __always_inline void dump_started(struct call *c, long ret)
 		return;
 	st->req_seq = c->req.seq;
 	st->msg_type = c->req.type;
+	st->family = c->subj.family;
 	st->active = 1;
-	note_built(st, sk);
-	/* The first chunk was built during the request: its counters are no
-	 * older than at entry, and a flag on the second chunk is only
-	 * explained from there when a writer ran before the request returned. */
-	struct snapshot *first = &st->snaps[1];
-	__u32 seq = first->counters[0];
-	__builtin_memcpy(first->counters, c->before, sizeof(first->counters));
-	if (c->req.type == RTM_GETLINK || c->req.type == RTM_GETSTATS)
-		first->counters[0] = seq;
+	note_built(st, sk, c->before);
 }
 
 static __always_inline void chunk_read(struct call *c, struct dump_state *st, struct nlhdr_user *h, long ret, bool last)
@@ -511,7 +557,7 @@ static __always_inline void chunk_read(struct call *c, struct dump_state *st, st
 	struct snapshot *s = &st->snaps[j & (SNAPSHOTS - 1)];
 	if (j > st->built || st->built - j >= SNAPSHOTS) {
 		/* Built before the dump request was seen, or overwritten. */
-		snapshot(&now, sk, st->msg_type);
+		snapshot(&now, sk, st, c->before);
 		s = &now;
 	}
 	e->ts_start = e->ts_end = s->ts;
@@ -558,7 +604,7 @@ static __always_inline void recv_exit(struct call *c, long ret)
 			}
 		}
 	}
-	note_built(st, sk);
+	note_built(st, sk, c->before);
 }
 
 static __always_inline void request_done(struct call *c)

@@ -57,7 +57,10 @@ func TestChurn(t *testing.T) {
 	addAddrs(t, mod, "10.0.0.0", 800)
 	addAddrs(t, mod, "2001:db8::", 600)
 	kinds := []nlclient.Kind{nlclient.Link, nlclient.Addr4, nlclient.Addr6}
-	const rounds = 12
+	// At least this many rounds, and more (up to maxRounds) until a link
+	// dump is interrupted: veth pairs, where there is no dummy driver,
+	// churn slower.
+	const rounds, maxRounds = 12, 400
 
 	for _, b := range backends {
 		t.Run(b.String(), func(t *testing.T) {
@@ -75,7 +78,8 @@ func TestChurn(t *testing.T) {
 			kind := linkKind(t, churner)
 			wg.Go(func() { churnErr = churn(ctx, churner, kind) })
 			var results []*nlclient.Result
-			for range rounds {
+			linkInterrupted := false
+			for i := 0; i < rounds || !linkInterrupted && i < maxRounds; i++ {
 				for _, k := range kinds {
 					res, err := dumper.Dump(context.Background(), k, nlclient.Options{})
 					if err != nil {
@@ -83,6 +87,7 @@ func TestChurn(t *testing.T) {
 						t.Fatal(err)
 					}
 					results = append(results, res)
+					linkInterrupted = linkInterrupted || k == nlclient.Link && res.Interrupted()
 				}
 			}
 			cancel()

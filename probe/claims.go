@@ -1,6 +1,9 @@
 package probe
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // claims hands each bump of a counter to the one request that most likely
 // made it. Requests that change devices and addresses make their bumps
@@ -16,6 +19,10 @@ import "time"
 type claims struct {
 	sets   map[claimKey]*claimSet
 	recent []*request // by return, until decided and then for resolveDelay more
+	next   int        // recent[next:] are not decided yet
+	// cands indexes the recent requests that may have made each bump:
+	// a busy churn keeps thousands recent, a bump has a few candidates.
+	cands map[claimKey]map[uint32][]*request
 }
 
 type claimKey struct {
@@ -42,13 +49,65 @@ const (
 
 var requestCounters = []Counter{DevBaseSeq, AddrGenID4, AddrGenID6, NexthopSeq}
 
-func newClaims() *claims { return &claims{sets: map[claimKey]*claimSet{}} }
+func newClaims() *claims {
+	return &claims{sets: map[claimKey]*claimSet{}, cands: map[claimKey]map[uint32][]*request{}}
+}
 
 // add takes a request in and returns the writers of the requests decided
 // by its return.
 func (c *claims) add(r *request) []*Writer {
 	c.recent = append(c.recent, r)
+	r.values(func(k claimKey, v uint32) {
+		m := c.cands[k]
+		if m == nil {
+			m = map[uint32][]*request{}
+			c.cands[k] = m
+		}
+		m[v] = append(m[v], r)
+	})
 	return c.resolve(r.e.TsExit)
+}
+
+// forget drops a request from the candidates.
+func (c *claims) forget(r *request) {
+	r.values(func(k claimKey, v uint32) {
+		m := c.cands[k]
+		rs := slices.DeleteFunc(m[v], func(q *request) bool { return q == r })
+		if len(rs) == 0 {
+			delete(m, v)
+		} else {
+			m[v] = rs
+		}
+		if len(m) == 0 {
+			delete(c.cands, k)
+		}
+	})
+}
+
+// values calls fn with each bump the request may have made: in its
+// window, outside its waits, of a counter it can move.
+func (r *request) values(fn func(claimKey, uint32)) {
+	for i, counter := range requestCounters {
+		from, to := r.window(i, counter)
+		for v := from; v != to; v++ {
+			if !r.waited(i, v) {
+				fn(claimKey{r.e.Netns, counter}, v)
+			}
+		}
+	}
+}
+
+// window is counter i's values the request may have bumped from:
+// [from, to), empty when it cannot move the counter.
+func (r *request) window(i int, counter Counter) (from, to uint32) {
+	from, to = r.e.Before[i], r.e.After[i]
+	if int32(to-from) <= 0 || !r.mayBump(counter) {
+		return 0, 0
+	}
+	if to-from > maxBumps {
+		from = to - maxBumps
+	}
+	return from, to
 }
 
 // resolve decides the requests that returned resolveDelay before now
@@ -57,17 +116,20 @@ func (c *claims) add(r *request) []*Writer {
 // unchanged.
 func (c *claims) resolve(now uint64) []*Writer {
 	var out []*Writer
-	for _, r := range c.recent {
-		if !r.resolved && r.e.TsExit+resolveDelay <= now {
-			out = c.assign(out, r)
-			r.resolved = true
-		}
+	// Requests come in the order they returned, give or take the CPUs'
+	// race for the ring buffer: those due are the first undecided ones.
+	for ; c.next < len(c.recent) && c.recent[c.next].e.TsExit+resolveDelay <= now; c.next++ {
+		r := c.recent[c.next]
+		out = c.assign(out, r)
+		r.resolved = true
 	}
 	n := 0
-	for n < len(c.recent) && c.recent[n].resolved && c.recent[n].e.TsExit+2*resolveDelay <= now {
+	for n < c.next && c.recent[n].e.TsExit+2*resolveDelay <= now {
+		c.forget(c.recent[n])
+		c.recent[n] = nil
 		n++
 	}
-	c.recent = c.recent[n:]
+	c.recent, c.next = c.recent[n:], c.next-n
 	return out
 }
 
@@ -76,23 +138,18 @@ func (c *claims) flush() []*Writer { return c.resolve(^uint64(0) - 2*resolveDela
 
 func (c *claims) assign(out []*Writer, r *request) []*Writer {
 	for i, counter := range requestCounters {
-		from, to := r.e.Before[i], r.e.After[i]
-		if int32(to-from) <= 0 || !r.mayBump(counter) {
-			continue
-		}
-		if to-from > maxBumps {
-			from = to - maxBumps
-		}
+		from, to := r.window(i, counter)
 		s := c.set(claimKey{r.e.Netns, counter})
 		for v := from; v != to; v++ {
 			if s.taken[v] {
 				continue
 			}
+			k := claimKey{r.e.Netns, counter}
 			if r.waited(i, v) {
-				if c.other(r, i, counter, v) {
-					continue
+				if len(c.cands[k][v]) > 0 {
+					continue // another request may have made it
 				}
-			} else if c.winner(i, counter, v, r) != r {
+			} else if c.winner(k, i, v) != r {
 				continue
 			}
 			s.take(v)
@@ -107,10 +164,11 @@ func (c *claims) assign(out []*Writer, r *request) []*Writer {
 // winner is the request that most likely made the bump from v: of those
 // whose window holds it outside their waits, the one that entered last
 // before it.
-func (c *claims) winner(i int, counter Counter, v uint32, r *request) *request {
-	best := r
-	for _, q := range c.recent {
-		if q == r || !q.made(i, counter, v, r.e.Netns) {
+func (c *claims) winner(k claimKey, i int, v uint32) *request {
+	var best *request
+	for _, q := range c.cands[k][v] {
+		if best == nil {
+			best = q
 			continue
 		}
 		if d, bd := v-q.e.Before[i], v-best.e.Before[i]; d < bd || d == bd && q.e.TsEnter < best.e.TsEnter {
@@ -118,21 +176,6 @@ func (c *claims) winner(i int, counter Counter, v uint32, r *request) *request {
 		}
 	}
 	return best
-}
-
-// other reports whether a request besides r may have made the bump from v.
-func (c *claims) other(r *request, i int, counter Counter, v uint32) bool {
-	for _, q := range c.recent {
-		if q != r && q.made(i, counter, v, r.e.Netns) {
-			return true
-		}
-	}
-	return false
-}
-
-// made reports whether the request may have made counter i's bump from v.
-func (r *request) made(i int, counter Counter, v uint32, netns uint64) bool {
-	return r.e.Netns == netns && r.mayBump(counter) && v-r.e.Before[i] < r.e.After[i]-r.e.Before[i] && !r.waited(i, v)
 }
 
 // waited reports whether counter i's bump from v came while the request

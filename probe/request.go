@@ -11,7 +11,7 @@ import (
 // the counters of its socket's namespace when the syscall began and ended.
 type request struct {
 	e        syscallRequestEvent
-	resolved bool // its bumps are handed out
+	resolved bool // its bumps are handed out (claims)
 }
 
 // mayBump says whether a request of this type can move the counter: a

@@ -71,7 +71,7 @@ type syscallDumpState struct {
 	ReqSeq  uint32
 	MsgType uint16
 	Active  uint8
-	Pad     uint8
+	Family  uint8
 	Read    uint32
 	Built   uint32
 	Snaps   [8]struct {
