@@ -52,11 +52,10 @@ type Probe struct {
 	stacks bool // Config.Stacks
 
 	// The tracepoint backend: its object, the bumps handed out to its
-	// requests, writers decoded and not yet read, and the tracefs mount.
-	sys            syscallObjects
-	claims         *claims
-	pending        []*Writer
-	unmountTracefs func() error
+	// requests, and writers decoded and not yet read.
+	sys     syscallObjects
+	claims  *claims
+	pending []*Writer
 }
 
 // Open loads and attaches the probe. With Auto it tries fentry, then
@@ -337,10 +336,7 @@ func (p *Probe) Close() error {
 	} else {
 		errs = append(errs, p.maps.Close())
 	}
-	if p.unmountTracefs != nil {
-		errs = append(errs, p.unmountTracefs())
-	}
-	p.rd, p.links, p.maps, p.sys, p.unmountTracefs = nil, nil, writerMaps{}, syscallObjects{}, nil
+	p.rd, p.links, p.maps, p.sys = nil, nil, writerMaps{}, syscallObjects{}
 	return errors.Join(errs...)
 }
 

@@ -51,14 +51,23 @@ func openTracepoint(cfg Config, kernel *btf.Spec, o *objects) (_ *Probe, err err
 			p.Close()
 		}
 	}()
-	if p.unmountTracefs, err = mountTracefs(); err != nil {
-		return nil, err
-	}
 	opts := &ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kernel}}
 	if err := o.specs[syscallSide].LoadAndAssign(&p.sys, opts); err != nil {
 		return nil, loadError(syscallSide, err)
 	}
 	p.maps = writerMaps{Events: p.sys.Events, Drops: p.sys.Drops}
+	if err := withTracefs(p.attachTracepoints); err != nil {
+		return nil, err
+	}
+	if p.rd, err = ringbuf.NewReader(p.maps.Events); err != nil {
+		return nil, fmt.Errorf("open ring buffer: %w", err)
+	}
+	return p, nil
+}
+
+// attachTracepoints attaches every program; the lock ones only where the
+// kernel has them.
+func (p *Probe) attachTracepoints() error {
 	for _, h := range syscallHooks(&p.sys) {
 		for _, a := range []struct {
 			event string
@@ -70,7 +79,7 @@ func openTracepoint(cfg Config, kernel *btf.Spec, o *objects) (_ *Probe, err err
 				if missingCapability(err) {
 					err = unavailable(fmt.Errorf("%w (syscall tracepoints need CONFIG_FTRACE_SYSCALLS)", err))
 				}
-				return nil, err
+				return err
 			}
 			p.links = append(p.links, l)
 		}
@@ -85,10 +94,7 @@ func openTracepoint(cfg Config, kernel *btf.Spec, o *objects) (_ *Probe, err err
 		}
 		p.links = append(p.links, l)
 	}
-	if p.rd, err = ringbuf.NewReader(p.maps.Events); err != nil {
-		return nil, fmt.Errorf("open ring buffer: %w", err)
-	}
-	return p, nil
+	return nil
 }
 
 // lockHooks are the programs that tell overlapping requests apart by the
