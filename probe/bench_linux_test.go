@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
 	"github.com/nltrace/nltrace/internal/testenv"
@@ -148,8 +150,11 @@ func BenchmarkOverhead(b *testing.B) {
 //	         tracepoints being on at all (every task takes the slow path
 //	         in and out of the kernel)
 //
-// The fentry and kprobe backends hook netlink functions only: such a
-// process never runs their programs.
+// Each kind runs again with programs that return at once attached to the
+// same tracepoints instead of the probe (KIND-empty-programs): what any
+// design on syscall tracepoints costs, whatever its programs do. The
+// fentry and kprobe backends hook netlink functions only: such a process
+// never runs their programs.
 func BenchmarkBystander(b *testing.B) {
 	testenv.Root(b)
 	_, inode := newNetNS(b)
@@ -166,29 +171,78 @@ func BenchmarkBystander(b *testing.B) {
 		{"getppid", 2_000_000},
 	}
 	for _, bc := range cases {
-		b.Run(bc.kind, func(b *testing.B) {
-			run := func() time.Duration {
-				cmd := exec.Command(exe)
-				cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d", bystanderEnv, bc.kind, bc.n))
-				cmd.Stderr = os.Stderr
-				out, err := cmd.Output()
-				if err != nil {
-					b.Fatalf("bystander %s: %v", bc.kind, err)
-				}
-				ns, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
-				if err != nil {
-					b.Fatalf("bystander %s printed %q: %v", bc.kind, out, err)
-				}
-				return time.Duration(ns)
+		for _, empty := range []bool{false, true} {
+			name := bc.kind
+			if empty {
+				name += "-empty-programs"
 			}
-			abba{
-				cfg:    probe.Config{Backend: probe.Tracepoint, NetNS: inode},
-				reader: true,
-				ops:    float64(bc.n),
-				unit:   "op",
-				run:    run,
-			}.bench(b)
-		})
+			b.Run(name, func(b *testing.B) {
+				bystanderBench(b, exe, bc.kind, bc.n, empty, inode)
+			})
+		}
+	}
+}
+
+// bystanderBench is one case of BenchmarkBystander: with empty, programs
+// that do nothing are attached to the same tracepoints instead of the
+// probe, the floor any design on syscall tracepoints pays.
+func bystanderBench(b *testing.B, exe, kind string, n int, empty bool, inode uint64) {
+	run := func() time.Duration {
+		cmd := exec.Command(exe)
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d", bystanderEnv, kind, n))
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			b.Fatalf("bystander %s: %v", kind, err)
+		}
+		ns, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+		if err != nil {
+			b.Fatalf("bystander %s printed %q: %v", kind, out, err)
+		}
+		return time.Duration(ns)
+	}
+	abba{
+		cfg:    probe.Config{Backend: probe.Tracepoint, NetNS: inode},
+		reader: true,
+		empty:  empty,
+		ops:    float64(n),
+		unit:   "op",
+		run:    run,
+	}.bench(b)
+}
+
+// emptyPrograms attaches a program that returns at once to the syscall
+// tracepoints the tracepoint backend uses, and returns what detaches it.
+func emptyPrograms(b *testing.B) func() {
+	if _, err := os.Stat("/sys/kernel/tracing/events"); err != nil {
+		if err := unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
+			b.Fatalf("mount tracefs: %v", err)
+		}
+		b.Cleanup(func() { unix.Unmount("/sys/kernel/tracing", 0) })
+	}
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+		Type:         ebpf.TracePoint,
+		License:      "Dual BSD/GPL",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	links := []link.Link{}
+	for _, call := range []string{"sendmsg", "sendto", "recvmsg", "recvfrom", "read"} {
+		for _, ev := range []string{"sys_enter_", "sys_exit_"} {
+			l, err := link.Tracepoint("syscalls", ev+call, prog, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			links = append(links, l)
+		}
+	}
+	return func() {
+		for _, l := range links {
+			l.Close()
+		}
+		prog.Close()
 	}
 }
 
@@ -198,6 +252,7 @@ func BenchmarkBystander(b *testing.B) {
 type abba struct {
 	cfg    probe.Config
 	reader bool // read the ring buffer, as a real run does
+	empty  bool // attach emptyPrograms instead of the probe
 	ops    float64
 	unit   string
 	run    func() time.Duration
@@ -223,6 +278,9 @@ func (a abba) bench(b *testing.B) {
 	}
 	var drops uint64
 	open := func() (*probe.Probe, func()) {
+		if a.empty {
+			return nil, emptyPrograms(b)
+		}
 		p := openProbe(b, a.cfg)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -306,6 +364,9 @@ func (a abba) bench(b *testing.B) {
 	b.ReportMetric(median(attached), "attached-ns/"+a.unit)
 	b.ReportMetric(median(slowdown), "slowdown-%")
 
+	if a.empty {
+		return
+	}
 	stats, err := ebpf.EnableStats(0) // BPF_STATS_RUN_TIME
 	if err != nil {
 		b.Logf("no BPF statistics: %v", err)
