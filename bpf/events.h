@@ -107,8 +107,8 @@ enum dev_state {
 };
 
 /*
- * One rtnetlink change request (RTM_NEW*, RTM_DEL*, RTM_SET*) sent by a
- * process, seen by the tracepoint backend at the syscall's entry and exit:
+ * One rtnetlink change request (RTM_NEW*, RTM_DEL*, RTM_SET*), or one
+ * legacy ioctl that changes devices or addresses, made by a process, seen by the tracepoint backend at the syscall's entry and exit:
  * which counters of the socket's namespace moved while it ran. Only sent
  * when one did.
  */
@@ -136,7 +136,8 @@ struct request_event {
 	__u32 waited_to[2][4];
 	__u8 waits;
 	__u8 dev_state; /* enum dev_state bits of the device at entry */
-	__u8 pad[6];
+	__u8 pad[2];
+	__u32 ioctl; /* the ioctl's command instead of a request (msg_type 0) */
 	__u8 addr[16]; /* IFA_LOCAL, else IFA_ADDRESS; IPv4 in the first four bytes */
 	char ifname[16]; /* IFLA_IFNAME of a link request */
 	char comm[16];

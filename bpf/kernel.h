@@ -237,11 +237,16 @@ struct thread_info {
 	__u64 preempt_count;
 };
 
+struct nsproxy {
+	struct net *net_ns;
+};
+
 struct task_struct {
 	struct thread_info thread_info;
 	unsigned int flags;
 	int pid; /* the thread's id */
 	struct files_struct *files;
+	struct nsproxy *nsproxy;
 };
 
 typedef struct {

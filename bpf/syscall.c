@@ -18,8 +18,9 @@
  * (off by the time between the handler's return and the syscall's).
  *
  * Writer side. A change request (RTM_NEW*, RTM_DEL*, RTM_SET*) sent on an
- * rtnetlink socket, with the socket namespace's counters at the syscall's
- * entry and exit; userspace hands the bumps between them to the requests
+ * rtnetlink socket, or a legacy ioctl that changes devices or addresses,
+ * with the counters of the socket's (the task's) namespace at the
+ * syscall's entry and exit; userspace hands the bumps between them to the requests
  * that ran (request_event). Requests run one at a time under RTNL, but
  * their syscalls overlap: while one waits for a mutex another traced
  * request holds (RTNL, as a rule), the bumps are not its own, and the
@@ -184,11 +185,15 @@ struct {
 enum call_kind {
 	CALL_SEND = 1,
 	CALL_RECV = 2,
+	CALL_IOCTL = 3,
 };
 
 /* A syscall on an rtnetlink socket between its entry and its exit. */
 struct call {
 	__u64 sk;
+	__u64 net; /* struct net * whose counters a change moves */
+	__u32 ioctl;
+	__u32 pad3;
 	__u64 buf; /* the request sent, or the buffer read into */
 	__u64 len;
 	__u64 ts;
@@ -473,7 +478,7 @@ static __always_inline void request_subject(struct call *c, struct net *net)
 
 static __always_inline int send_enter(struct sys_enter_ctx *ctx, struct sock *sk, __u64 buf, __u64 len)
 {
-	struct call c = {.sk = (__u64)sk, .buf = buf, .len = len, .nr = ctx->nr, .kind = CALL_SEND};
+	struct call c = {.sk = (__u64)sk, .net = (__u64)sock_net(sk), .buf = buf, .len = len, .nr = ctx->nr, .kind = CALL_SEND};
 	if (len < NLMSG_HDRLEN || bpf_probe_read_user(&c.req, sizeof(c.req), (void *)buf))
 		return 0;
 	__u16 t = c.req.type;
@@ -610,8 +615,7 @@ static __always_inline void recv_exit(struct call *c, long ret)
 static __always_inline void request_done(struct call *c)
 {
 	__u32 after[4];
-	struct sock *sk = (struct sock *)c->sk;
-	struct net *net = sock_net(sk);
+	struct net *net = (struct net *)c->net;
 	read_counters(net, after);
 	for (int i = 0; i < 4; i++) {
 		if (c->has_end && (__s32)(c->end[i] - c->before[i]) >= 0 && (__s32)(after[i] - c->end[i]) > 0)
@@ -630,6 +634,7 @@ static __always_inline void request_done(struct call *c)
 	e->type = EVENT_REQUEST;
 	e->msg_type = c->req.type;
 	e->nl_flags = c->req.flags;
+	e->ioctl = c->ioctl;
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -693,6 +698,44 @@ int tp_enter_read(struct sys_enter_ctx *ctx)
 	return recv_enter(ctx, ctx->args[1], ctx->args[2], 0);
 }
 
+/* The legacy ioctls that register, unregister or bring up devices, or
+ * change their IPv4 addresses (ifconfig, brctl, tun devices); the others
+ * leave every counter alone, and ioctls are common. */
+static __always_inline bool changing_ioctl(__u32 cmd)
+{
+	switch (cmd) {
+	case 0x8914: /* SIOCSIFFLAGS */
+	case 0x8916: /* SIOCSIFADDR */
+	case 0x891c: /* SIOCSIFNETMASK */
+	case 0x8936: /* SIOCDIFADDR */
+	case 0x89a0: /* SIOCBRADDBR */
+	case 0x89a1: /* SIOCBRDELBR */
+	case 0x400454ca: /* TUNSETIFF */
+		return true;
+	}
+	return false;
+}
+
+SEC("tracepoint/syscalls/sys_enter_ioctl")
+int tp_enter_ioctl(struct sys_enter_ctx *ctx)
+{
+	__u32 cmd = ctx->args[1];
+	if (!changing_ioctl(cmd))
+		return 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct net *net = BPF_CORE_READ(task, nsproxy, net_ns);
+	if (filter_netns && net_inode(net) != filter_netns)
+		return 0;
+	struct call c = {.net = (__u64)net, .ioctl = cmd, .nr = ctx->nr, .kind = CALL_IOCTL, .ts = bpf_ktime_get_ns()};
+	read_counters(net, c.before);
+	/* struct ifreq starts with the device's name; the bridge ioctls pass
+	 * the name itself. */
+	bpf_probe_read_user_str(c.subj.ifname, sizeof(c.subj.ifname), (void *)ctx->args[2]);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
+	return 0;
+}
+
 /* One program for every exit: the call recorded at entry says what to do. */
 SEC("tracepoint/syscalls/sys_exit")
 int tp_exit(struct sys_exit_ctx *ctx)
@@ -714,6 +757,12 @@ int tp_exit(struct sys_exit_ctx *ctx)
 	return 0;
 }
 
+/* Whether the call is a change: a request or an ioctl. */
+static __always_inline bool changes(struct call *c)
+{
+	return c && ((c->kind == CALL_SEND && !c->dump) || c->kind == CALL_IOCTL);
+}
+
 /* A change request about to wait for a mutex held by another one. */
 SEC("tracepoint/lock/contention_begin")
 int tp_lock_wait(struct contention_begin_ctx *ctx)
@@ -722,7 +771,7 @@ int tp_lock_wait(struct contention_begin_ctx *ctx)
 		return 0;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct call *c = bpf_map_lookup_elem(&calls, &tid);
-	if (!c || c->kind != CALL_SEND || c->dump)
+	if (!changes(c))
 		return 0;
 	struct mutex *m = (struct mutex *)ctx->lock;
 	if (!bpf_core_field_exists(m->owner))
@@ -730,13 +779,13 @@ int tp_lock_wait(struct contention_begin_ctx *ctx)
 	struct task_struct *owner = (struct task_struct *)(BPF_CORE_READ(m, owner.counter) & ~MUTEX_FLAGS);
 	__u32 otid = BPF_CORE_READ(owner, pid);
 	struct call *oc = bpf_map_lookup_elem(&calls, &otid);
-	if (!oc || oc->kind != CALL_SEND || oc->dump)
+	if (!changes(oc))
 		return 0;
 	c->lock = ctx->lock;
 	c->owner = otid;
 	c->owner_ts = oc->ts;
 	c->wait_ts = bpf_ktime_get_ns();
-	read_counters(sock_net((struct sock *)c->sk), c->wait_from);
+	read_counters((struct net *)c->net, c->wait_from);
 	return 0;
 }
 
@@ -764,13 +813,13 @@ int tp_lock_got(struct contention_end_ctx *ctx)
 	}
 	struct call *pc = bpf_map_lookup_elem(&calls, &prev);
 	if (pc && pc->ts == prev_ts && !pc->has_end) {
-		read_counters(sock_net((struct sock *)pc->sk), pc->end);
+		read_counters((struct net *)pc->net, pc->end);
 		pc->has_end = 1;
 	}
 	__u8 n = c->waits;
 	if (n < WAITS) {
 		__builtin_memcpy(c->waited_from[n], c->wait_from, sizeof(c->wait_from));
-		read_counters(sock_net((struct sock *)c->sk), c->waited_to[n]);
+		read_counters((struct net *)c->net, c->waited_to[n]);
 		c->waits = n + 1;
 	}
 	struct holder me = {.taken = bpf_ktime_get_ns(), .call_ts = c->ts, .tid = tid};

@@ -512,3 +512,50 @@ func TestFilters(t *testing.T) {
 		})
 	}
 }
+
+// TestIoctlWriter sets an IPv4 address the way ifconfig does (SIOCSIFADDR
+// on a socket of the namespace) and checks that every backend records
+// the bump with its device.
+func TestIoctlWriter(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.String(), func(t *testing.T) {
+			path, inode := newNetNS(t)
+			c, err := nlclient.Dial(nlclient.Target{Path: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.SetLinkUp(1, true); err != nil {
+				t.Fatal(err)
+			}
+			r := record(t, b, probe.Config{NetNS: inode})
+			err = netns.Do(path, func() error {
+				fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+				if err != nil {
+					return err
+				}
+				defer unix.Close(fd)
+				ifr, err := unix.NewIfreq("lo")
+				if err != nil {
+					return err
+				}
+				if err := ifr.SetInet4Addr([]byte{10, 7, 7, 7}); err != nil {
+					return err
+				}
+				return unix.IoctlIfreq(fd, unix.SIOCSIFADDR, ifr)
+			})
+			if err != nil {
+				t.Fatalf("SIOCSIFADDR: %v", err)
+			}
+			if err := r.waitWriter(func(w *probe.Writer) bool {
+				return w.Op == probe.Addr4Add && w.Counter == probe.AddrGenID4 && w.Ifname == "lo"
+			}); err != nil {
+				for _, w := range r.coll.Writers() {
+					t.Logf("writer %v", w)
+				}
+				t.Fatal(err)
+			}
+			r.stop(t)
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 
@@ -14,6 +15,61 @@ type request struct {
 	resolved bool // its bumps are handed out (claims)
 }
 
+// The legacy ioctls bpf/syscall.c watches (changing_ioctl).
+const (
+	siocSIFFLAGS   = 0x8914
+	siocSIFADDR    = 0x8916
+	siocSIFNETMASK = 0x891c
+	siocDIFADDR    = 0x8936
+	siocBRADDBR    = 0x89a0
+	siocBRDELBR    = 0x89a1
+	tunSETIFF      = 0x400454ca
+)
+
+var ioctlNames = map[uint32]string{
+	siocSIFFLAGS: "SIOCSIFFLAGS", siocSIFADDR: "SIOCSIFADDR", siocSIFNETMASK: "SIOCSIFNETMASK",
+	siocDIFADDR: "SIOCDIFADDR", siocBRADDBR: "SIOCBRADDBR", siocBRDELBR: "SIOCBRDELBR", tunSETIFF: "TUNSETIFF",
+}
+
+// ioctlOp is what an ioctl did to the counter.
+func (r *request) ioctlOp(c Counter) Op {
+	cmd := r.e.Ioctl
+	switch c {
+	case DevBaseSeq:
+		if cmd == siocBRDELBR {
+			return Unregister
+		}
+		return Register
+	case AddrGenID4:
+		switch cmd {
+		case siocSIFADDR, siocSIFNETMASK:
+			return Addr4Add
+		case siocDIFADDR, siocBRDELBR:
+			return Addr4Del
+		}
+		return LinkUp
+	case AddrGenID6:
+		if cmd == siocBRDELBR {
+			return Addr6Del
+		}
+		return Addr6New
+	}
+	return 0
+}
+
+// ioctlMayBump says which counters an ioctl can move: devices come and go
+// with the bridge and tun ones, addresses with the address ones, and a
+// device brought up bumps both address counters.
+func (r *request) ioctlMayBump(c Counter) bool {
+	switch r.e.Ioctl {
+	case siocSIFADDR, siocSIFNETMASK, siocDIFADDR:
+		return c == AddrGenID4
+	case siocSIFFLAGS:
+		return c == AddrGenID4 || c == AddrGenID6
+	}
+	return c != NexthopSeq
+}
+
 // mayBump says whether a request of this type can move the counter: a
 // move it saw that it cannot have made was another request's, whose
 // window overlapped, or a kernel worker's. Address requests move only
@@ -22,6 +78,9 @@ type request struct {
 // counters of the addresses it had, and nexthop.seq. Other link requests
 // may bring a device up: every counter.
 func (r *request) mayBump(c Counter) bool {
+	if r.e.Ioctl != 0 {
+		return r.ioctlMayBump(c)
+	}
 	st := syscallDevState(r.e.DevState)
 	switch t := r.e.MsgType; {
 	case t == unix.RTM_NEWADDR || t == unix.RTM_DELADDR:
@@ -50,7 +109,7 @@ func (r *request) writer(c Counter) *Writer {
 		Time: e.TsExit, Op: r.op(c), Counter: c, NetNS: e.Netns,
 		Ifindex: e.Ifindex, Ifname: cstring(e.Ifname[:]), PrefixLen: int(e.Prefixlen),
 		PID: e.Pid, TID: e.Tid, Comm: cstring(e.Comm[:]), Worker: e.TaskFlags&pfKworker != 0,
-		Context: ContextTask, Request: rtmName(e.MsgType),
+		Context: ContextTask, Request: r.name(),
 	}
 	if e.HasAddr != 0 {
 		if e.Family == unix.AF_INET6 {
@@ -66,6 +125,9 @@ func (r *request) writer(c Counter) *Writer {
 // terms: which kernel function bumped it is not seen, only the request.
 func (r *request) op(c Counter) Op {
 	t := r.e.MsgType
+	if r.e.Ioctl != 0 {
+		return r.ioctlOp(c)
+	}
 	switch c {
 	case DevBaseSeq:
 		switch {
@@ -105,6 +167,17 @@ var rtmNames = map[uint16]string{
 	unix.RTM_NEWROUTE: "RTM_NEWROUTE", unix.RTM_DELROUTE: "RTM_DELROUTE",
 	unix.RTM_NEWNEIGH: "RTM_NEWNEIGH", unix.RTM_DELNEIGH: "RTM_DELNEIGH",
 	unix.RTM_NEWNEXTHOP: "RTM_NEWNEXTHOP", unix.RTM_DELNEXTHOP: "RTM_DELNEXTHOP",
+}
+
+// name is what the writer did: its request's type, or its ioctl.
+func (r *request) name() string {
+	if cmd := r.e.Ioctl; cmd != 0 {
+		if s, ok := ioctlNames[cmd]; ok {
+			return "ioctl " + s
+		}
+		return fmt.Sprintf("ioctl %#x", cmd)
+	}
+	return rtmName(r.e.MsgType)
 }
 
 func rtmName(t uint16) string {

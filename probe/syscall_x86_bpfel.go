@@ -14,17 +14,20 @@ import (
 )
 
 type syscallCall struct {
-	_    structs.HostLayout
-	Sk   uint64
-	Buf  uint64
-	Len  uint64
-	Ts   uint64
-	Nr   int32
-	Kind uint8
-	Peek uint8
-	Dump uint8
-	Pad  uint8
-	Req  struct {
+	_     structs.HostLayout
+	Sk    uint64
+	Net   uint64
+	Ioctl uint32
+	Pad3  uint32
+	Buf   uint64
+	Len   uint64
+	Ts    uint64
+	Nr    int32
+	Kind  uint8
+	Peek  uint8
+	Dump  uint8
+	Pad   uint8
+	Req   struct {
 		_     structs.HostLayout
 		Len   uint32
 		Type  uint16
@@ -112,7 +115,8 @@ type syscallRequestEvent struct {
 	WaitedTo   [2][4]uint32
 	Waits      uint8
 	DevState   uint8
-	Pad        [6]uint8
+	Pad        [2]uint8
+	Ioctl      uint32
 	Addr       [16]uint8
 	Ifname     [16]int8
 	Comm       [16]int8
@@ -127,6 +131,7 @@ const (
 	syscallMapDumps              = "dumps"
 	syscallMapEvents             = "events"
 	syscallMapHolders            = "holders"
+	syscallProgTpEnterIoctl      = "tp_enter_ioctl"
 	syscallProgTpEnterRead       = "tp_enter_read"
 	syscallProgTpEnterRecvfrom   = "tp_enter_recvfrom"
 	syscallProgTpEnterRecvmsg    = "tp_enter_recvmsg"
@@ -183,6 +188,7 @@ type syscallSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallProgramSpecs struct {
+	TpEnterIoctl    *ebpf.ProgramSpec `ebpf:"tp_enter_ioctl"`
 	TpEnterRead     *ebpf.ProgramSpec `ebpf:"tp_enter_read"`
 	TpEnterRecvfrom *ebpf.ProgramSpec `ebpf:"tp_enter_recvfrom"`
 	TpEnterRecvmsg  *ebpf.ProgramSpec `ebpf:"tp_enter_recvmsg"`
@@ -265,6 +271,7 @@ type syscallVariables struct {
 //
 // It can be passed to loadSyscallObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallPrograms struct {
+	TpEnterIoctl    *ebpf.Program `ebpf:"tp_enter_ioctl"`
 	TpEnterRead     *ebpf.Program `ebpf:"tp_enter_read"`
 	TpEnterRecvfrom *ebpf.Program `ebpf:"tp_enter_recvfrom"`
 	TpEnterRecvmsg  *ebpf.Program `ebpf:"tp_enter_recvmsg"`
@@ -277,6 +284,7 @@ type syscallPrograms struct {
 
 func (p *syscallPrograms) Close() error {
 	return _SyscallClose(
+		p.TpEnterIoctl,
 		p.TpEnterRead,
 		p.TpEnterRecvfrom,
 		p.TpEnterRecvmsg,

@@ -17,7 +17,7 @@ import (
 // sockets, not the kernel functions that build chunks and bump counters.
 var tracepointLimits = []string{
 	"changes the kernel makes by itself (IPv6 DAD and router advertisements, namespace teardown): nltrace's runs match their rtnetlink notifications to bumps by time, not by counter value, so among several close together one may be misnamed",
-	"changes made without an rtnetlink request (ioctl, a closed tun device): their bumps go unexplained",
+	"changes made with neither an rtnetlink request nor a device ioctl (a tun device closed, a namespace's devices going with it): their bumps go unexplained",
 	"which of several concurrent requests made a bump, when their syscalls overlap without one waiting for RTNL behind the other: it goes to the one that returned first",
 	"bumps in a namespace other than the requesting socket's (a device moved in from elsewhere)",
 	"flags the kernel lost (a counter move with no message to carry it), and chunks read with recvmmsg",
@@ -36,6 +36,7 @@ func syscallHooks(o *syscallObjects) []struct {
 	}{
 		{"sendmsg", o.TpEnterSendmsg}, {"sendto", o.TpEnterSendto},
 		{"recvmsg", o.TpEnterRecvmsg}, {"recvfrom", o.TpEnterRecvfrom}, {"read", o.TpEnterRead},
+		{"ioctl", o.TpEnterIoctl},
 	}
 }
 

@@ -41,7 +41,7 @@ func TestTraceExplainsChurn(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.String(), func(t *testing.T) {
 			tr := traced(t, b, "dump", "--churn", "--kind", "link,addr4,addr6", "--links", "150",
-				"--addrs", "800", "--addrs6", "600", "--dumps", "8")
+				"--addrs", "800", "--addrs6", "600", "--dumps", "40")
 			var link bool
 			for _, s := range tr.Kinds {
 				t.Logf("%v: %d dumps, %d interrupted, %d explained, %d lost flags, culprits %v", s.Kind, s.Dumps, s.Interrupted, s.Explained, s.Lost, s.Culprits)
