@@ -125,7 +125,7 @@ struct request_event {
 	__s32 ifindex;  /* the request's ifinfomsg/ifaddrmsg index (0: none) */
 	__u64 ts_enter; /* CLOCK_MONOTONIC ns */
 	__u64 ts_exit;
-	__u64 netns;    /* of the socket */
+	__u64 netns;    /* of the socket; the task's for an ioctl */
 	/* The namespace's counters at entry and at exit (or when a request
 	 * waiting behind this one took RTNL), by enum counter_id - 1. */
 	__u32 before[4];
@@ -139,7 +139,7 @@ struct request_event {
 	__u8 pad[2];
 	__u32 ioctl; /* the ioctl's command instead of a request (msg_type 0) */
 	__u8 addr[16]; /* IFA_LOCAL, else IFA_ADDRESS; IPv4 in the first four bytes */
-	char ifname[16]; /* IFLA_IFNAME of a link request */
+	char ifname[16]; /* the request's IFLA_IFNAME, else its index's device, or the ioctl's ifreq */
 	char comm[16];
 };
 

@@ -160,18 +160,21 @@ struct subject {
 /* The state of a chunk when it was built. */
 struct snapshot {
 	__u64 ts;
-	__u32 seq; /* cb->seq */
+	__u32 chunk; /* which chunk of the dump (0: none yet) */
+	__u32 seq;   /* cb->seq */
 	__u32 counters[4];
 };
 
 /* The dump running on a socket. */
 struct dump_state {
 	__u32 req_seq;
+	__u32 portid; /* of the socket that asked: an entry outlives its socket */
 	__u16 msg_type;
 	__u8 active;
-	__u8 family; /* of the request (rtgenmsg, ifaddrmsg...) */
-	__u32 read;  /* datagrams of the dump read */
-	__u32 built; /* chunks built */
+	__u8 family;   /* of the request (rtgenmsg, ifaddrmsg...) */
+	__u32 read;    /* datagrams of the dump read */
+	__u32 foreign; /* other datagrams read meanwhile (notifications, acks) */
+	__u32 built;   /* datagrams queued so far: read, foreign, still queued */
 	struct snapshot snaps[SNAPSHOTS]; /* chunk j in snaps[j % SNAPSHOTS] */
 };
 
@@ -351,19 +354,24 @@ static __always_inline void snapshot(struct snapshot *s, struct sock *sk, struct
 		__builtin_memcpy(k, entry, sizeof(s->counters));
 }
 
-/* Chunks built by now: read plus queued. Replies that are not the dump's
- * (an unread acknowledgement) would count too; dumpers read those first. */
+/* Datagrams queued by now: read (the dump's and others) plus queued. A
+ * notification queued on a socket that also listens to groups counts as
+ * a chunk until it is read: its snapshot is then never used. */
 static __always_inline void note_built(struct dump_state *st, struct sock *sk, __u32 *entry)
 {
-	__u32 built = st->read + BPF_CORE_READ(sk, sk_receive_queue.qlen);
-	/* One chunk per syscall; two when a snapshot was missed. */
+	__u32 built = st->read + st->foreign + BPF_CORE_READ(sk, sk_receive_queue.qlen);
+	/* One chunk per syscall; a chunk without its snapshot is read with a
+	 * fresh one (chunk_read). */
 	for (int i = 0; i < 2; i++) {
-		if (st->built >= built)
+		if ((__s32)(built - st->built) <= 0)
 			break;
 		st->built++;
-		snapshot(&st->snaps[st->built & (SNAPSHOTS - 1)], sk, st, entry);
+		struct snapshot *snap = &st->snaps[st->built & (SNAPSHOTS - 1)];
+		snapshot(snap, sk, st, entry);
+		snap->chunk = st->built;
 	}
-	st->built = built;
+	if ((__s32)(built - st->built) > 0)
+		st->built = built;
 }
 
 /* The first iovec of a user msghdr. */
@@ -531,6 +539,7 @@ static __always_inline void dump_started(struct call *c, long ret)
 	if (!st || ret < 0)
 		return;
 	st->req_seq = c->req.seq;
+	st->portid = BPF_CORE_READ((struct netlink_sock *)sk, portid);
 	st->msg_type = c->req.type;
 	st->family = c->subj.family;
 	st->active = 1;
@@ -558,17 +567,21 @@ static __always_inline void chunk_read(struct call *c, struct dump_state *st, st
 	e->first_flags = h->flags;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 
+	/* The chunk is the j-th datagram queued since the request, counting
+	 * the foreign ones read before it. */
+	__u32 n = j + st->foreign;
 	struct snapshot now;
-	struct snapshot *s = &st->snaps[j & (SNAPSHOTS - 1)];
-	if (j > st->built || st->built - j >= SNAPSHOTS) {
-		/* Built before the dump request was seen, or overwritten. */
+	struct snapshot *s = &st->snaps[n & (SNAPSHOTS - 1)];
+	if (s->chunk != n) {
+		/* Not taken (several built in one syscall), or overwritten. */
 		snapshot(&now, sk, st, c->before);
 		s = &now;
 	}
 	e->ts_start = e->ts_end = s->ts;
 	e->seq_before = e->seq_after = e->prev_seq_after = s->seq;
-	if (j > 1 && j - 1 <= st->built && st->built - (j - 1) < SNAPSHOTS)
-		e->prev_seq_before = st->snaps[(j - 1) & (SNAPSHOTS - 1)].seq;
+	struct snapshot *prev = &st->snaps[(n - 1) & (SNAPSHOTS - 1)];
+	if (j > 1 && prev->chunk == n - 1)
+		e->prev_seq_before = prev->seq;
 	e->dev_base_seq = s->counters[0];
 	e->addr_genid4 = s->counters[1];
 	e->addr_genid6 = s->counters[2];
@@ -592,10 +605,19 @@ static __always_inline void recv_exit(struct call *c, long ret)
 	if (!st || !st->active)
 		return;
 	struct sock *sk = (struct sock *)c->sk;
-	if (!c->peek && ret >= NLMSG_HDRLEN && c->len >= NLMSG_HDRLEN) {
-		struct nlhdr_user h;
-		if (!bpf_probe_read_user(&h, sizeof(h), (void *)c->buf) && h.seq == st->req_seq &&
-		    ((h.flags & NLM_F_MULTI) || h.type == NLMSG_DONE || h.type == NLMSG_ERROR)) {
+	if (BPF_CORE_READ((struct netlink_sock *)sk, portid) != st->portid) {
+		/* Another socket at the address of one closed mid-dump. */
+		st->active = 0;
+		return;
+	}
+	if (!c->peek && ret > 0) {
+		struct nlhdr_user h = {};
+		bool ours = ret >= NLMSG_HDRLEN && c->len >= NLMSG_HDRLEN &&
+			    !bpf_probe_read_user(&h, sizeof(h), (void *)c->buf) && h.seq == st->req_seq &&
+			    ((h.flags & NLM_F_MULTI) || h.type == NLMSG_DONE || h.type == NLMSG_ERROR);
+		if (!ours)
+			st->foreign++;
+		if (ours) {
 			st->read++;
 			/* The dump is over once its NLMSG_DONE is built and every
 			 * datagram read: the last one may carry it after its data. */
@@ -736,7 +758,9 @@ int tp_enter_ioctl(struct sys_enter_ctx *ctx)
 	return 0;
 }
 
-/* One program for every exit: the call recorded at entry says what to do. */
+/* One program for every exit, attached to each sys_exit_<name> (the
+ * section only makes it a tracepoint program): the call recorded at
+ * entry says what to do. */
 SEC("tracepoint/syscalls/sys_exit")
 int tp_exit(struct sys_exit_ctx *ctx)
 {
@@ -763,7 +787,11 @@ static __always_inline bool changes(struct call *c)
 	return c && ((c->kind == CALL_SEND && !c->dump) || c->kind == CALL_IOCTL);
 }
 
-/* A change request about to wait for a mutex held by another one. */
+/* A change about to wait for a mutex. While it waits it bumps nothing:
+ * the bumps meanwhile are another's. When the holder is a change traced
+ * too, its window will end where this one gets the mutex. The kernel
+ * reports a wait more than once (spinning, then sleeping, then each
+ * wake-up): the first counts. */
 SEC("tracepoint/lock/contention_begin")
 int tp_lock_wait(struct contention_begin_ctx *ctx)
 {
@@ -771,21 +799,22 @@ int tp_lock_wait(struct contention_begin_ctx *ctx)
 		return 0;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct call *c = bpf_map_lookup_elem(&calls, &tid);
-	if (!changes(c))
+	if (!changes(c) || c->lock == ctx->lock)
 		return 0;
+	c->lock = ctx->lock;
+	c->owner = 0;
+	c->wait_ts = bpf_ktime_get_ns();
+	read_counters((struct net *)c->net, c->wait_from);
 	struct mutex *m = (struct mutex *)ctx->lock;
 	if (!bpf_core_field_exists(m->owner))
 		return 0;
 	struct task_struct *owner = (struct task_struct *)(BPF_CORE_READ(m, owner.counter) & ~MUTEX_FLAGS);
 	__u32 otid = BPF_CORE_READ(owner, pid);
 	struct call *oc = bpf_map_lookup_elem(&calls, &otid);
-	if (!changes(oc))
-		return 0;
-	c->lock = ctx->lock;
-	c->owner = otid;
-	c->owner_ts = oc->ts;
-	c->wait_ts = bpf_ktime_get_ns();
-	read_counters((struct net *)c->net, c->wait_from);
+	if (changes(oc)) {
+		c->owner = otid;
+		c->owner_ts = oc->ts;
+	}
 	return 0;
 }
 
@@ -801,8 +830,8 @@ int tp_lock_got(struct contention_end_ctx *ctx)
 	c->lock = 0;
 	if (ctx->ret)
 		return 0;
-	/* The holder it waited on, unless another request took the mutex
-	 * meanwhile. */
+	/* The holder it waited on, unless another change took the mutex
+	 * meanwhile; none when neither was traced. */
 	__u32 prev = c->owner;
 	__u64 prev_ts = c->owner_ts;
 	__u64 lock = ctx->lock;
@@ -811,7 +840,7 @@ int tp_lock_got(struct contention_end_ctx *ctx)
 		prev = h->tid;
 		prev_ts = h->call_ts;
 	}
-	struct call *pc = bpf_map_lookup_elem(&calls, &prev);
+	struct call *pc = prev ? bpf_map_lookup_elem(&calls, &prev) : 0;
 	if (pc && pc->ts == prev_ts && !pc->has_end) {
 		read_counters((struct net *)pc->net, pc->end);
 		pc->has_end = 1;

@@ -119,9 +119,7 @@ func (c *claims) resolve(now uint64) []*Writer {
 	// Requests come in the order they returned, give or take the CPUs'
 	// race for the ring buffer: those due are the first undecided ones.
 	for ; c.next < len(c.recent) && c.recent[c.next].e.TsExit+resolveDelay <= now; c.next++ {
-		r := c.recent[c.next]
-		out = c.assign(out, r)
-		r.resolved = true
+		out = c.assign(out, c.recent[c.next])
 	}
 	n := 0
 	for n < c.next && c.recent[n].e.TsExit+2*resolveDelay <= now {
@@ -139,12 +137,12 @@ func (c *claims) flush() []*Writer { return c.resolve(^uint64(0) - 2*resolveDela
 func (c *claims) assign(out []*Writer, r *request) []*Writer {
 	for i, counter := range requestCounters {
 		from, to := r.window(i, counter)
-		s := c.set(claimKey{r.e.Netns, counter})
+		k := claimKey{r.e.Netns, counter}
+		s := c.set(k)
 		for v := from; v != to; v++ {
 			if s.taken[v] {
 				continue
 			}
-			k := claimKey{r.e.Netns, counter}
 			if r.waited(i, v) {
 				if len(c.cands[k][v]) > 0 {
 					continue // another request may have made it

@@ -17,7 +17,7 @@ import (
 // Watch the dumps made in the network namespace "blue" for ten seconds:
 // print every chunk the kernel flagged with NLM_F_DUMP_INTR and every
 // change that moved a generation counter. It needs root and a kernel that
-// allows fentry or kprobes; elsewhere Open says why, wrapping
+// allows fentry, kprobes or syscall tracepoints; elsewhere Open says why, wrapping
 // ErrUnavailable, and the caller goes on without kernel attribution.
 func Example() {
 	var st unix.Stat_t

@@ -201,8 +201,10 @@ func (p *Probe) attach(progs []attachment) error {
 }
 
 // Read blocks for the next event, a *Sample or a *Writer; after Close it
-// returns os.ErrClosed. The programs rarely wake readers: use Run, or set
-// deadlines on a loop of your own.
+// returns os.ErrClosed. The programs rarely wake readers: use Run. The
+// tracepoint backend decides which request made a bump once later
+// requests are in; only Run passes on the writers it still holds when no
+// more come.
 func (p *Probe) Read() (any, error) {
 	for len(p.pending) == 0 {
 		rec, err := p.rd.Read()

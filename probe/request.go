@@ -11,8 +11,7 @@ import (
 // request is one rtnetlink change request seen by the tracepoint backend:
 // the counters of its socket's namespace when the syscall began and ended.
 type request struct {
-	e        syscallRequestEvent
-	resolved bool // its bumps are handed out (claims)
+	e syscallRequestEvent
 }
 
 // The legacy ioctls bpf/syscall.c watches (changing_ioctl).
@@ -76,7 +75,7 @@ func (r *request) ioctlMayBump(c Counter) bool {
 // their family's counter; nexthop requests only theirs. A device created
 // down moves only dev_base_seq; a device deleted moves the address
 // counters of the addresses it had, and nexthop.seq. Other link requests
-// may bring a device up: every counter.
+// may bring a device up: every counter. Other requests move none.
 func (r *request) mayBump(c Counter) bool {
 	if r.e.Ioctl != 0 {
 		return r.ioctlMayBump(c)
@@ -99,8 +98,12 @@ func (r *request) mayBump(c Counter) bool {
 		case AddrGenID6:
 			return st&syscallDevStateDEV_ADDR6 != 0
 		}
+		return true
+	case t == unix.RTM_NEWLINK || t == unix.RTM_SETLINK || t == unix.RTM_DELLINK:
+		return true
 	}
-	return true
+	// Routes, neighbours, rules, qdiscs...: none of the counters.
+	return false
 }
 
 func (r *request) writer(c Counter) *Writer {

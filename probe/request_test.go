@@ -102,7 +102,6 @@ func TestClaimsLeaveWaitersRangeToHolder(t *testing.T) {
 	}
 
 	c = newClaims()
-	waiter.resolved = false
 	c.add(waiter)
 	if got := names(c.flush()); got != "[10:w 11:w 12:w 13:w]" {
 		t.Errorf("holder never seen: %s, want the waiter to take its wait's values too", got)

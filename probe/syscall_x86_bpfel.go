@@ -72,17 +72,19 @@ const (
 type syscallDumpState struct {
 	_       structs.HostLayout
 	ReqSeq  uint32
+	Portid  uint32
 	MsgType uint16
 	Active  uint8
 	Family  uint8
 	Read    uint32
+	Foreign uint32
 	Built   uint32
 	Snaps   [8]struct {
 		_        structs.HostLayout
 		Ts       uint64
+		Chunk    uint32
 		Seq      uint32
 		Counters [4]uint32
-		_        [4]byte
 	}
 }
 

@@ -16,9 +16,10 @@ import (
 // fentry and kprobe backends see: it watches syscalls on rtnetlink
 // sockets, not the kernel functions that build chunks and bump counters.
 var tracepointLimits = []string{
-	"changes the kernel makes by itself (IPv6 DAD and router advertisements, namespace teardown): nltrace's runs match their rtnetlink notifications to bumps by time, not by counter value, so among several close together one may be misnamed",
-	"changes made with neither an rtnetlink request nor a device ioctl (a tun device closed, a namespace's devices going with it): their bumps go unexplained",
-	"which of several concurrent requests made a bump, when their syscalls overlap without one waiting for RTNL behind the other: it goes to the one that returned first",
+	"changes the kernel makes by itself (IPv6 DAD and router advertisements, devices going with their namespace): nltrace's runs match their rtnetlink notifications to bumps by time, not by counter value, so among several close together one may be misnamed",
+	"changes made with neither an rtnetlink request nor a device ioctl, with no notification either (a tun device closed): their bumps go unexplained",
+	"which of several concurrent requests made a bump, when their syscalls overlap without one waiting for a mutex (RTNL) behind the other: it goes to the one that entered last before it",
+	"the second device a request makes or removes (a veth pair's peer): its bump is named after the device the request names",
 	"bumps in a namespace other than the requesting socket's (a device moved in from elsewhere)",
 	"flags the kernel lost (a counter move with no message to carry it), and chunks read with recvmmsg",
 	"the dump handler's name, and kernel stacks",

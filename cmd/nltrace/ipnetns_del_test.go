@@ -293,8 +293,10 @@ func TestIPNetnsDelOfTheRunsNamespace(t *testing.T) {
 					}
 				}
 			} else {
-				err := waitExit(t, run, 2*time.Minute)
+				// All of stderr first: Wait closes the pipe, and a line
+				// not read by then is lost (CI once saw exit 1 and no line).
 				out := stderr()
+				err := waitExit(t, run, 2*time.Minute)
 				switch exitStatus(err) {
 				case 0:
 					t.Logf("the run finished without %s", victim)

@@ -116,6 +116,7 @@ func (t *tracer) finish() *correlate.Attribution {
 	runErr := <-t.done
 	if t.kernel != nil {
 		t.warnings = append(t.warnings, t.kernel.close()...)
+		t.kernel = nil
 	}
 	// The probe is drained: every sample and writer is in.
 	a := t.join.Flush()
@@ -135,8 +136,13 @@ func (t *tracer) finish() *correlate.Attribution {
 	return a
 }
 
-// close detaches the probe if finish was not reached.
+// close detaches the probe if finish was not reached, and stops watching
+// the namespace: the monitor's socket would keep it alive.
 func (t *tracer) close() {
+	if t.kernel != nil {
+		t.kernel.close()
+		t.kernel = nil
+	}
 	if t.p != nil {
 		t.stop()
 		<-t.done
