@@ -357,7 +357,8 @@ func (a abba) bench(b *testing.B) {
 	b.ReportMetric(float64(foreign), "foreign-rounds")
 	b.ReportMetric(float64(drops), "drops")
 	if len(slowdown) == 0 {
-		b.Errorf("every round of %d had another tracing program loaded: no figure", b.N)
+		// Not an error: that would end the other runs of -count too.
+		b.Logf("every round of %d had another tracing program loaded: no figure", b.N)
 		return
 	}
 	b.ReportMetric(median(detached), "detached-ns/"+a.unit)
