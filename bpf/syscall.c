@@ -159,7 +159,8 @@ struct subject {
 
 /* The state of a chunk when it was built. */
 struct snapshot {
-	__u64 ts;
+	__u64 start; /* entry of the syscall that built it */
+	__u64 ts;    /* its exit */
 	__u32 chunk; /* which chunk of the dump (0: none yet) */
 	__u32 seq;   /* cb->seq */
 	__u32 counters[4];
@@ -323,8 +324,10 @@ static __always_inline int addr_counter(struct dump_state *st)
  * dev_base_seq that stayed still, within the values seen at the
  * syscall's entry (entry) and exit; else the exit's values, unless cb->seq
  * says they moved since and the entry's fit it. */
-static __always_inline void snapshot(struct snapshot *s, struct sock *sk, struct dump_state *st, __u32 *entry)
+static __always_inline void snapshot(struct snapshot *s, struct sock *sk, struct dump_state *st, struct call *c)
 {
+	__u32 *entry = c->before;
+	s->start = c->ts;
 	s->ts = bpf_ktime_get_ns();
 	s->seq = BPF_CORE_READ((struct netlink_sock *)sk, cb.seq);
 	__u32 *k = s->counters;
@@ -357,7 +360,7 @@ static __always_inline void snapshot(struct snapshot *s, struct sock *sk, struct
 /* Datagrams queued by now: read (the dump's and others) plus queued. A
  * notification queued on a socket that also listens to groups counts as
  * a chunk until it is read: its snapshot is then never used. */
-static __always_inline void note_built(struct dump_state *st, struct sock *sk, __u32 *entry)
+static __always_inline void note_built(struct dump_state *st, struct sock *sk, struct call *c)
 {
 	__u32 built = st->read + st->foreign + BPF_CORE_READ(sk, sk_receive_queue.qlen);
 	/* One chunk per syscall; a chunk without its snapshot is read with a
@@ -367,7 +370,7 @@ static __always_inline void note_built(struct dump_state *st, struct sock *sk, _
 			break;
 		st->built++;
 		struct snapshot *snap = &st->snaps[st->built & (SNAPSHOTS - 1)];
-		snapshot(snap, sk, st, entry);
+		snapshot(snap, sk, st, c);
 		snap->chunk = st->built;
 	}
 	if ((__s32)(built - st->built) > 0)
@@ -525,6 +528,7 @@ static __always_inline int recv_enter(struct sys_enter_ctx *ctx, __u64 buf, __u6
 			 .peek = (flags & MSG_PEEK) != 0};
 	/* For the chunk this call may build (snapshot). */
 	read_counters(sock_net(sk), c.before);
+	c.ts = bpf_ktime_get_ns();
 	__u32 tid = (__u32)id;
 	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
 	return 0;
@@ -543,7 +547,7 @@ static __always_inline void dump_started(struct call *c, long ret)
 	st->msg_type = c->req.type;
 	st->family = c->subj.family;
 	st->active = 1;
-	note_built(st, sk, c->before);
+	note_built(st, sk, c);
 }
 
 static __always_inline void chunk_read(struct call *c, struct dump_state *st, struct nlhdr_user *h, long ret, bool last)
@@ -574,10 +578,11 @@ static __always_inline void chunk_read(struct call *c, struct dump_state *st, st
 	struct snapshot *s = &st->snaps[n & (SNAPSHOTS - 1)];
 	if (s->chunk != n) {
 		/* Not taken (several built in one syscall), or overwritten. */
-		snapshot(&now, sk, st, c->before);
+		snapshot(&now, sk, st, c);
 		s = &now;
 	}
-	e->ts_start = e->ts_end = s->ts;
+	e->ts_start = s->start;
+	e->ts_end = s->ts;
 	e->seq_before = e->seq_after = e->prev_seq_after = s->seq;
 	struct snapshot *prev = &st->snaps[(n - 1) & (SNAPSHOTS - 1)];
 	if (j > 1 && prev->chunk == n - 1)
@@ -631,7 +636,7 @@ static __always_inline void recv_exit(struct call *c, long ret)
 			}
 		}
 	}
-	note_built(st, sk, c->before);
+	note_built(st, sk, c);
 }
 
 static __always_inline void request_done(struct call *c)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/nltrace/nltrace/internal/correlate"
+	"github.com/nltrace/nltrace/internal/monitor"
 	"github.com/nltrace/nltrace/nlclient"
 	"github.com/nltrace/nltrace/probe"
 )
@@ -20,13 +21,23 @@ import (
 // tracepoint backends at once, and measures how often the tracepoint
 // backend, which sees only syscalls, agrees with fentry, which sees the
 // kernel functions: on which chunks were flagged, and on the writers
-// named for each of them. Both must be available: it runs in the kernel
-// matrix.
+// named for each of them. The tracepoint backend gets the kernel's own
+// changes from notifications, as nltrace's runs give it. Both must be
+// available: it runs in the kernel matrix.
 func TestBackendsAgree(t *testing.T) {
-	cs, inode := testNetNSClients(t, 4)
+	path, inode := newNetNS(t)
+	cs := make([]*nlclient.Client, 4)
+	for i := range cs {
+		var err error
+		if cs[i], err = nlclient.Dial(nlclient.Target{Path: path}); err != nil {
+			t.Fatal(err)
+		}
+		defer cs[i].Close()
+	}
 	dumper, mod := cs[0], cs[1]
 	fentry := record(t, probe.Fentry, probe.Config{NetNS: inode})
 	tracepoint := record(t, probe.Tracepoint, probe.Config{NetNS: inode})
+	stopKernel := kernelChanges(t, path, inode, tracepoint.coll.Event)
 	addLinks(t, mod, "d", 150)
 	addAddrs(t, mod, "10.0.0.0", 800)
 	addAddrs(t, mod, "2001:db8::", 600)
@@ -60,12 +71,20 @@ func TestBackendsAgree(t *testing.T) {
 	wg.Wait()
 	fentry.stop(t)
 	tracepoint.stop(t)
+	stopKernel()
 	for _, err := range errs {
 		if err != nil {
 			t.Fatalf("churn: %v", err)
 		}
 	}
 
+	notified := 0
+	for _, w := range tracepoint.coll.Writers() {
+		if w.Notified {
+			notified++
+		}
+	}
+	t.Logf("%d changes the kernel made by itself, from notifications", notified)
 	a := agree(correlate.Join(results, fentry.coll.Samples(), fentry.coll.Writers()),
 		correlate.Join(results, tracepoint.coll.Samples(), tracepoint.coll.Writers()))
 	t.Logf("flagged chunks: %d of %d agree (%.1f%%); named culprits: %d of %d agree (%.1f%%)",
@@ -78,6 +97,36 @@ func TestBackendsAgree(t *testing.T) {
 	}
 	if a.chunkShare() < 0.99 || a.culpritShare() < 0.95 {
 		t.Errorf("agreement below 99%% of flagged chunks or 95%% of culprits")
+	}
+}
+
+// kernelChanges feeds fn the changes the kernel makes by itself in the
+// namespace, from its notifications, until the returned function is called.
+func kernelChanges(t *testing.T, path string, inode uint64, fn func(any)) func() {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	m, err := monitor.Open(ctx, monitor.Config{
+		Kinds:  []nlclient.Kind{nlclient.Link, nlclient.Addr4, nlclient.Addr6, nlclient.Nexthop},
+		Target: nlclient.Target{Path: path},
+	})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- m.Run(ctx, func(e monitor.Event) {
+			if w := e.KernelWriter(inode); w != nil {
+				fn(w)
+			}
+		})
+	}()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("watch the kernel's changes: %v", err)
+		}
+		m.Close()
 	}
 }
 

@@ -81,6 +81,7 @@ type syscallDumpState struct {
 	Built   uint32
 	Snaps   [8]struct {
 		_        structs.HostLayout
+		Start    uint64
 		Ts       uint64
 		Chunk    uint32
 		Seq      uint32

@@ -6,7 +6,6 @@ import (
 
 	"github.com/nltrace/nltrace/internal/monitor"
 	"github.com/nltrace/nltrace/nlclient"
-	"github.com/nltrace/nltrace/probe"
 )
 
 // kernelChanges watches the changes the kernel makes by itself in the
@@ -34,7 +33,7 @@ func watchKernelChanges(nsPath string, inode uint64, fn func(any)) (*kernelChang
 	k := &kernelChanges{m: m, stop: stop, done: make(chan error, 1)}
 	go func() {
 		k.done <- m.Run(ctx, func(e monitor.Event) {
-			if w := kernelWriter(e, inode); w != nil {
+			if w := e.KernelWriter(inode); w != nil {
 				fn(w)
 			}
 		})
@@ -56,36 +55,4 @@ func (k *kernelChanges) close() []string {
 		errs = append(errs, fmt.Sprintf("watching the kernel's own changes: %v", err))
 	}
 	return errs
-}
-
-// kernelWriter is the counter bump a notification stands for, when it
-// names no requester (nil otherwise). Many requests' notifications name
-// none either: IPv6 addresses' never do, links' only with NLM_F_ECHO on
-// 6.3+ (docs/monitor.md). That is why a join uses these only for bumps
-// no request accounts for (correlate's writerLookup.notified).
-func kernelWriter(e monitor.Event, inode uint64) *probe.Writer {
-	if e.PortID != 0 {
-		return nil
-	}
-	w := &probe.Writer{Time: uint64(e.MonoNS), NetNS: inode, Ifindex: e.Ifindex, Ifname: e.Ifname,
-		Comm: "kernel", Notified: true, Context: probe.ContextUnknown}
-	if e.Prefix.IsValid() {
-		w.Addr, w.PrefixLen = e.Prefix.Addr(), e.Prefix.Bits()
-	}
-	ops := map[nlclient.Kind]map[monitor.Action]probe.Op{
-		nlclient.Link:    {monitor.New: probe.Register, monitor.Del: probe.Unregister},
-		nlclient.Addr4:   {monitor.New: probe.Addr4Add, monitor.Del: probe.Addr4Del},
-		nlclient.Addr6:   {monitor.New: probe.Addr6New, monitor.Del: probe.Addr6Del},
-		nlclient.Nexthop: {monitor.New: probe.NexthopNew, monitor.Del: probe.NexthopDel},
-	}[e.Kind]
-	op, ok := ops[e.Action]
-	if !ok {
-		return nil
-	}
-	w.Op = op
-	w.Counter = map[nlclient.Kind]probe.Counter{
-		nlclient.Link: probe.DevBaseSeq, nlclient.Addr4: probe.AddrGenID4,
-		nlclient.Addr6: probe.AddrGenID6, nlclient.Nexthop: probe.NexthopSeq,
-	}[e.Kind]
-	return w
 }
