@@ -259,7 +259,8 @@ const struct request_event *unused_request_event __attribute__((unused));
 const enum dev_state *unused_dev_state __attribute__((unused));
 
 /* The socket behind fd when it is an rtnetlink socket of the namespace
- * watched. Every read() on the system comes here: non-sockets leave early. */
+ * watched. Every receive and send on the system comes here: non-sockets
+ * leave early. */
 static __always_inline struct sock *rtnl_sock(long fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -516,14 +517,18 @@ static __always_inline int send_enter(struct sys_enter_ctx *ctx, struct sock *sk
 	return 0;
 }
 
-static __always_inline int recv_enter(struct sys_enter_ctx *ctx, __u64 buf, __u64 len, __u64 flags)
+/* The rtnetlink socket a receive is on, if the process is watched: every
+ * receive on the machine comes here, so this is all most of them pay. */
+static __always_inline struct sock *recv_sock(struct sys_enter_ctx *ctx)
+{
+	if (filter_pid && (bpf_get_current_pid_tgid() >> 32) != filter_pid)
+		return 0;
+	return rtnl_sock(ctx->args[0]);
+}
+
+static __always_inline int recv_enter(struct sys_enter_ctx *ctx, struct sock *sk, __u64 buf, __u64 len, __u64 flags)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	if (filter_pid && (id >> 32) != filter_pid)
-		return 0;
-	struct sock *sk = rtnl_sock(ctx->args[0]);
-	if (!sk)
-		return 0;
 	struct call c = {.sk = (__u64)sk, .buf = buf, .len = len, .nr = ctx->nr, .kind = CALL_RECV,
 			 .peek = (flags & MSG_PEEK) != 0};
 	/* For the chunk this call may build (snapshot). */
@@ -707,22 +712,22 @@ int tp_enter_sendto(struct sys_enter_ctx *ctx)
 SEC("tracepoint/syscalls/sys_enter_recvmsg")
 int tp_enter_recvmsg(struct sys_enter_ctx *ctx)
 {
+	struct sock *sk = recv_sock(ctx);
+	if (!sk)
+		return 0;
 	__u64 buf = 0, len = 0;
 	/* A msghdr that cannot be read still counts the chunks built. */
 	msghdr_buf(ctx->args[1], &buf, &len);
-	return recv_enter(ctx, buf, len, ctx->args[2]);
+	return recv_enter(ctx, sk, buf, len, ctx->args[2]);
 }
 
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
 int tp_enter_recvfrom(struct sys_enter_ctx *ctx)
 {
-	return recv_enter(ctx, ctx->args[1], ctx->args[2], ctx->args[3]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_read")
-int tp_enter_read(struct sys_enter_ctx *ctx)
-{
-	return recv_enter(ctx, ctx->args[1], ctx->args[2], 0);
+	struct sock *sk = recv_sock(ctx);
+	if (!sk)
+		return 0;
+	return recv_enter(ctx, sk, ctx->args[1], ctx->args[2], ctx->args[3]);
 }
 
 /* The legacy ioctls that register, unregister or bring up devices, or

@@ -57,7 +57,7 @@ func TestBackendsAgree(t *testing.T) {
 		wg.Go(func() { errs[i] = churnWorker(ctx, c, kind, i) })
 	}
 	var results []*nlclient.Result
-	for range 40 {
+	for range 80 {
 		for _, k := range kinds {
 			res, err := dumper.Dump(context.Background(), k, nlclient.Options{})
 			if err != nil {

@@ -135,7 +135,6 @@ const (
 	syscallMapEvents             = "events"
 	syscallMapHolders            = "holders"
 	syscallProgTpEnterIoctl      = "tp_enter_ioctl"
-	syscallProgTpEnterRead       = "tp_enter_read"
 	syscallProgTpEnterRecvfrom   = "tp_enter_recvfrom"
 	syscallProgTpEnterRecvmsg    = "tp_enter_recvmsg"
 	syscallProgTpEnterSendmsg    = "tp_enter_sendmsg"
@@ -192,7 +191,6 @@ type syscallSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type syscallProgramSpecs struct {
 	TpEnterIoctl    *ebpf.ProgramSpec `ebpf:"tp_enter_ioctl"`
-	TpEnterRead     *ebpf.ProgramSpec `ebpf:"tp_enter_read"`
 	TpEnterRecvfrom *ebpf.ProgramSpec `ebpf:"tp_enter_recvfrom"`
 	TpEnterRecvmsg  *ebpf.ProgramSpec `ebpf:"tp_enter_recvmsg"`
 	TpEnterSendmsg  *ebpf.ProgramSpec `ebpf:"tp_enter_sendmsg"`
@@ -275,7 +273,6 @@ type syscallVariables struct {
 // It can be passed to loadSyscallObjects or ebpf.CollectionSpec.LoadAndAssign.
 type syscallPrograms struct {
 	TpEnterIoctl    *ebpf.Program `ebpf:"tp_enter_ioctl"`
-	TpEnterRead     *ebpf.Program `ebpf:"tp_enter_read"`
 	TpEnterRecvfrom *ebpf.Program `ebpf:"tp_enter_recvfrom"`
 	TpEnterRecvmsg  *ebpf.Program `ebpf:"tp_enter_recvmsg"`
 	TpEnterSendmsg  *ebpf.Program `ebpf:"tp_enter_sendmsg"`
@@ -288,7 +285,6 @@ type syscallPrograms struct {
 func (p *syscallPrograms) Close() error {
 	return _SyscallClose(
 		p.TpEnterIoctl,
-		p.TpEnterRead,
 		p.TpEnterRecvfrom,
 		p.TpEnterRecvmsg,
 		p.TpEnterSendmsg,

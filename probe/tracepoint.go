@@ -21,7 +21,7 @@ var tracepointLimits = []string{
 	"which of several concurrent requests made a bump, when their syscalls overlap without one waiting for a mutex (RTNL) behind the other: it goes to the one that entered last before it",
 	"the second device a request makes or removes (a veth pair's peer): its bump is named after the device the request names",
 	"bumps in a namespace other than the requesting socket's (a device moved in from elsewhere)",
-	"flags the kernel lost (a counter move with no message to carry it), and chunks read with recvmmsg",
+	"flags the kernel lost (a counter move with no message to carry it), and chunks read with read() or recvmmsg (read is the busiest syscall of a host: watching it made 64-byte reads 2.5 times slower)",
 	"the dump handler's name, and kernel stacks",
 }
 
@@ -36,7 +36,7 @@ func syscallHooks(o *syscallObjects) []struct {
 		entry *ebpf.Program
 	}{
 		{"sendmsg", o.TpEnterSendmsg}, {"sendto", o.TpEnterSendto},
-		{"recvmsg", o.TpEnterRecvmsg}, {"recvfrom", o.TpEnterRecvfrom}, {"read", o.TpEnterRead},
+		{"recvmsg", o.TpEnterRecvmsg}, {"recvfrom", o.TpEnterRecvfrom},
 		{"ioctl", o.TpEnterIoctl},
 	}
 }
