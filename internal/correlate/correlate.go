@@ -259,7 +259,7 @@ func window(idx writerLookup, counters []probe.Counter, from, to *probe.Sample) 
 		moves = append(moves, m)
 		found := idx.between(to.NetNS, c, m.From, m.To)
 		if missing := int(m.Delta()) - len(found); missing > 0 {
-			found = append(found, idx.notified(to.NetNS, c, from.Start, to.Start+uint64(noteSlack), missing)...)
+			found = append(found, idx.notified(to.NetNS, c, from.Start, to.End+uint64(noteSlack), missing)...)
 		}
 		writers = append(writers, found...)
 	}

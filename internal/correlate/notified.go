@@ -9,9 +9,9 @@ import (
 
 // noteSlack is how long after a bump its notification may be received:
 // the kernel sends it next to the bump, and the reader stamps it when it
-// reads it, 20 ms later at most on a native host, up to 100 ms and more
-// on a loaded or emulated one.
-const noteSlack = 250 * time.Millisecond
+// reads it, 20 ms later at most on a native host, hundreds of ms on a
+// loaded emulated one with one CPU.
+const noteSlack = 500 * time.Millisecond
 
 // received returns up to n of the notified writers received in (from, to],
 // oldest first: the changes the kernel made by itself that can account

@@ -28,10 +28,10 @@ func TestNotifiedExplainsBumpsNoRequestMade(t *testing.T) {
 		writers []*probe.Writer
 		want    []string
 	}{
-		{"between the samples", []*probe.Writer{kernel("early", 50), kernel("in", 250), kernel("late", 300+slack+1)}, []string{"in"}},
-		{"read a little after the second sample", []*probe.Writer{kernel("slack", 300+slack)}, []string{"slack"}},
+		{"between the samples", []*probe.Writer{kernel("early", 50), kernel("in", 250), kernel("late", 310+slack+1)}, []string{"in"}},
+		{"read a little after the second sample", []*probe.Writer{kernel("slack", 310+slack)}, []string{"slack"}},
 		{"a writer of the value is known", []*probe.Writer{kernel("in", 250), register("req", 5, ns)}, []string{"req"}},
-		{"none received then", []*probe.Writer{kernel("late", 300+slack+1)}, nil},
+		{"none received then", []*probe.Writer{kernel("late", 310+slack+1)}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			batch := Join([]*nlclient.Result{linkDump(3, 3)}, chunks, tt.writers)
