@@ -37,7 +37,10 @@ func TestBackendsAgree(t *testing.T) {
 	dumper, mod := cs[0], cs[1]
 	fentry := record(t, probe.Fentry, probe.Config{NetNS: inode})
 	tracepoint := record(t, probe.Tracepoint, probe.Config{NetNS: inode})
-	stopKernel := kernelChanges(t, path, inode, tracepoint.coll.Event)
+	kernel, err := monitor.WatchKernelChanges(path, inode, tracepoint.coll.Event)
+	if err != nil {
+		t.Fatal(err)
+	}
 	addLinks(t, mod, "d", 150)
 	addAddrs(t, mod, "10.0.0.0", 800)
 	addAddrs(t, mod, "2001:db8::", 600)
@@ -71,7 +74,9 @@ func TestBackendsAgree(t *testing.T) {
 	wg.Wait()
 	fentry.stop(t)
 	tracepoint.stop(t)
-	stopKernel()
+	for _, e := range kernel.Close() {
+		t.Errorf("watching the kernel's changes: %s", e)
+	}
 	for _, err := range errs {
 		if err != nil {
 			t.Fatalf("churn: %v", err)
@@ -97,36 +102,6 @@ func TestBackendsAgree(t *testing.T) {
 	}
 	if a.chunkShare() < 0.99 || a.culpritShare() < 0.95 {
 		t.Errorf("agreement below 99%% of flagged chunks or 95%% of culprits")
-	}
-}
-
-// kernelChanges feeds fn the changes the kernel makes by itself in the
-// namespace, from its notifications, until the returned function is called.
-func kernelChanges(t *testing.T, path string, inode uint64, fn func(any)) func() {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	m, err := monitor.Open(ctx, monitor.Config{
-		Kinds:  []nlclient.Kind{nlclient.Link, nlclient.Addr4, nlclient.Addr6, nlclient.Nexthop},
-		Target: nlclient.Target{Path: path},
-	})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		done <- m.Run(ctx, func(e monitor.Event) {
-			if w := e.KernelWriter(inode); w != nil {
-				fn(w)
-			}
-		})
-	}()
-	return func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("watch the kernel's changes: %v", err)
-		}
-		m.Close()
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/nltrace/nltrace/internal/correlate"
+	"github.com/nltrace/nltrace/internal/monitor"
 	"github.com/nltrace/nltrace/internal/netns"
 	"github.com/nltrace/nltrace/nlclient"
 	"github.com/nltrace/nltrace/probe"
@@ -25,7 +26,7 @@ type tracer struct {
 	done chan error
 	// kernel watches the changes the kernel makes by itself, for the
 	// tracepoint backend; nil otherwise.
-	kernel *kernelChanges
+	kernel *monitor.KernelChanges
 	// unavailable says why there is no kernel attribution.
 	unavailable string
 	warnings    []string
@@ -61,7 +62,7 @@ func startTrace(cfg Trace, nsPath string) (*tracer, error) {
 	}
 	t.join = correlate.NewJoiner(correlate.JoinerConfig{Top: topCulprits})
 	if t.p.Backend == probe.Tracepoint {
-		if t.kernel, err = watchKernelChanges(nsPath, inode, t.join.Event); err != nil {
+		if t.kernel, err = monitor.WatchKernelChanges(nsPath, inode, t.join.Event); err != nil {
 			// The requests are still explained.
 			t.warnings = append(t.warnings, err.Error())
 			slog.Warn("the kernel's own changes will go unexplained", "reason", err)
@@ -115,7 +116,7 @@ func (t *tracer) finish() *correlate.Attribution {
 	t.stop()
 	runErr := <-t.done
 	if t.kernel != nil {
-		t.warnings = append(t.warnings, t.kernel.close()...)
+		t.warnings = append(t.warnings, t.kernel.Close()...)
 		t.kernel = nil
 	}
 	// The probe is drained: every sample and writer is in.
@@ -140,7 +141,7 @@ func (t *tracer) finish() *correlate.Attribution {
 // the namespace: the monitor's socket would keep it alive.
 func (t *tracer) close() {
 	if t.kernel != nil {
-		t.kernel.close()
+		t.kernel.Close()
 		t.kernel = nil
 	}
 	if t.p != nil {

@@ -1,28 +1,28 @@
-package run
+package monitor
 
 import (
 	"context"
 	"fmt"
 
-	"github.com/nltrace/nltrace/internal/monitor"
 	"github.com/nltrace/nltrace/nlclient"
 )
 
-// kernelChanges watches the changes the kernel makes by itself in the
-// run's namespace (IPv6 duplicate address detection, devices going with
-// their namespace), which the tracepoint backend, seeing only requests,
-// does not: rtnetlink notifications that carry no requester's port id.
-type kernelChanges struct {
-	m    *monitor.Monitor
+// KernelChanges watches the changes the kernel makes by itself in a
+// namespace (IPv6 duplicate address detection, devices going with their
+// namespace), which the probe's tracepoint backend, seeing only requests,
+// does not: notifications that carry no requester's port id.
+type KernelChanges struct {
+	m    *Monitor
 	stop context.CancelFunc
 	done chan error
 }
 
-// watchKernelChanges hands fn a notified probe.Writer for each change the
-// kernel makes by itself in the namespace at nsPath (inode).
-func watchKernelChanges(nsPath string, inode uint64, fn func(any)) (*kernelChanges, error) {
+// WatchKernelChanges hands fn a notified probe.Writer (Event.KernelWriter)
+// for each change the kernel makes by itself in the namespace at nsPath,
+// whose inode is inode, until Close.
+func WatchKernelChanges(nsPath string, inode uint64, fn func(any)) (*KernelChanges, error) {
 	ctx, stop := context.WithCancel(context.Background())
-	m, err := monitor.Open(ctx, monitor.Config{
+	m, err := Open(ctx, Config{
 		Kinds:  []nlclient.Kind{nlclient.Link, nlclient.Addr4, nlclient.Addr6, nlclient.Nexthop},
 		Target: nlclient.Target{Path: nsPath},
 	})
@@ -30,9 +30,9 @@ func watchKernelChanges(nsPath string, inode uint64, fn func(any)) (*kernelChang
 		stop()
 		return nil, fmt.Errorf("watch the kernel's own changes: %w", err)
 	}
-	k := &kernelChanges{m: m, stop: stop, done: make(chan error, 1)}
+	k := &KernelChanges{m: m, stop: stop, done: make(chan error, 1)}
 	go func() {
-		k.done <- m.Run(ctx, func(e monitor.Event) {
+		k.done <- m.Run(ctx, func(e Event) {
 			if w := e.KernelWriter(inode); w != nil {
 				fn(w)
 			}
@@ -41,8 +41,8 @@ func watchKernelChanges(nsPath string, inode uint64, fn func(any)) (*kernelChang
 	return k, nil
 }
 
-// close stops the watch and says what it missed.
-func (k *kernelChanges) close() []string {
+// Close stops the watch and says what it missed.
+func (k *KernelChanges) Close() []string {
 	k.stop()
 	var errs []string
 	if err := <-k.done; err != nil {
