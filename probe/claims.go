@@ -13,7 +13,7 @@ import (
 // So a bump goes to the request whose window holds it and that entered
 // last before it (the latest Before), leaving out the values bumped while
 // a request waited for a mutex another request held (Waited*): those are
-// not its own, unless no other request can have made them. Deciding needs
+// not its own. Deciding needs
 // the requests that return after one: each is decided resolveDelay after
 // it returns.
 type claims struct {
@@ -143,11 +143,10 @@ func (c *claims) assign(out []*Writer, r *request) []*Writer {
 			if s.taken[v] {
 				continue
 			}
-			if r.waited(i, v) {
-				if len(c.cands[k][v]) > 0 {
-					continue // another request may have made it
-				}
-			} else if c.winner(k, i, v) != r {
+			// A value bumped while the request waited for a mutex is
+			// not its own: another request's, or a kernel worker's,
+			// which notifications may explain (correlate).
+			if r.waited(i, v) || c.winner(k, i, v) != r {
 				continue
 			}
 			s.take(v)
