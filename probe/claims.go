@@ -12,10 +12,9 @@ import (
 // RTNL), and a request that entered while another held RTNL waits for it.
 // So a bump goes to the request whose window holds it and that entered
 // last before it (the latest Before), leaving out the values bumped while
-// a request waited for a mutex another request held (Waited*): those are
-// not its own. Deciding needs
-// the requests that return after one: each is decided resolveDelay after
-// it returns.
+// a request waited for a mutex (Waited*): those are another request's or
+// a kernel worker's. Deciding needs the requests that return after one:
+// each is decided resolveDelay after it returns.
 type claims struct {
 	sets   map[claimKey]*claimSet
 	recent []*request // by return, until decided and then for resolveDelay more
