@@ -152,14 +152,14 @@ func (a agreement) culpritShare() float64 { return float64(a.culprits) / float64
 // agree compares two joins of the same results, dump by dump.
 func agree(ref, other []*correlate.Dump) agreement {
 	var a agreement
-	for i, d := range ref {
-		byChunk := func(d *correlate.Dump) map[int]*correlate.Interruption {
-			m := map[int]*correlate.Interruption{}
-			for _, in := range d.Interruptions {
-				m[in.Chunk] = in
-			}
-			return m
+	byChunk := func(d *correlate.Dump) map[int]*correlate.Interruption {
+		m := map[int]*correlate.Interruption{}
+		for _, in := range d.Interruptions {
+			m[in.Chunk] = in
 		}
+		return m
+	}
+	for i, d := range ref {
 		r, o := byChunk(d), byChunk(other[i])
 		for chunk := range union(r, o) {
 			a.chunksOf++

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"time"
 
@@ -349,22 +350,27 @@ func (p *Probe) Close() error {
 func (p *Probe) RunTime() (time.Duration, uint64, error) {
 	var total time.Duration
 	var runs uint64
-	colls := p.colls[:]
-	if p.Backend == Tracepoint {
-		colls = []*ebpf.Collection{{Programs: p.sys.programs()}}
-	}
-	for _, coll := range colls {
-		if coll == nil {
-			continue
+	for name, prog := range p.programs() {
+		s, err := prog.Stats()
+		if err != nil {
+			return 0, 0, fmt.Errorf("statistics of %s: %w", name, err)
 		}
-		for name, prog := range coll.Programs {
-			s, err := prog.Stats()
-			if err != nil {
-				return 0, 0, fmt.Errorf("statistics of %s: %w", name, err)
-			}
-			total += s.Runtime
-			runs += s.RunCount
-		}
+		total += s.Runtime
+		runs += s.RunCount
 	}
 	return total, runs, nil
+}
+
+// programs lists the loaded programs by name, whatever the backend.
+func (p *Probe) programs() map[string]*ebpf.Program {
+	if p.Backend == Tracepoint {
+		return p.sys.programs()
+	}
+	m := map[string]*ebpf.Program{}
+	for _, coll := range p.colls {
+		if coll != nil {
+			maps.Copy(m, coll.Programs)
+		}
+	}
+	return m
 }

@@ -15,19 +15,9 @@ type request struct {
 }
 
 // The legacy ioctls bpf/syscall.c watches (changing_ioctl).
-const (
-	siocSIFFLAGS   = 0x8914
-	siocSIFADDR    = 0x8916
-	siocSIFNETMASK = 0x891c
-	siocDIFADDR    = 0x8936
-	siocBRADDBR    = 0x89a0
-	siocBRDELBR    = 0x89a1
-	tunSETIFF      = 0x400454ca
-)
-
 var ioctlNames = map[uint32]string{
-	siocSIFFLAGS: "SIOCSIFFLAGS", siocSIFADDR: "SIOCSIFADDR", siocSIFNETMASK: "SIOCSIFNETMASK",
-	siocDIFADDR: "SIOCDIFADDR", siocBRADDBR: "SIOCBRADDBR", siocBRDELBR: "SIOCBRDELBR", tunSETIFF: "TUNSETIFF",
+	unix.SIOCSIFFLAGS: "SIOCSIFFLAGS", unix.SIOCSIFADDR: "SIOCSIFADDR", unix.SIOCSIFNETMASK: "SIOCSIFNETMASK",
+	unix.SIOCDIFADDR: "SIOCDIFADDR", unix.SIOCBRADDBR: "SIOCBRADDBR", unix.SIOCBRDELBR: "SIOCBRDELBR", unix.TUNSETIFF: "TUNSETIFF",
 }
 
 // ioctlOp is what an ioctl did to the counter.
@@ -35,20 +25,20 @@ func (r *request) ioctlOp(c Counter) Op {
 	cmd := r.e.Ioctl
 	switch c {
 	case DevBaseSeq:
-		if cmd == siocBRDELBR {
+		if cmd == unix.SIOCBRDELBR {
 			return Unregister
 		}
 		return Register
 	case AddrGenID4:
 		switch cmd {
-		case siocSIFADDR, siocSIFNETMASK:
+		case unix.SIOCSIFADDR, unix.SIOCSIFNETMASK:
 			return Addr4Add
-		case siocDIFADDR, siocBRDELBR:
+		case unix.SIOCDIFADDR, unix.SIOCBRDELBR:
 			return Addr4Del
 		}
 		return LinkUp
 	case AddrGenID6:
-		if cmd == siocBRDELBR {
+		if cmd == unix.SIOCBRDELBR {
 			return Addr6Del
 		}
 		return Addr6New
@@ -61,9 +51,9 @@ func (r *request) ioctlOp(c Counter) Op {
 // device brought up bumps both address counters.
 func (r *request) ioctlMayBump(c Counter) bool {
 	switch r.e.Ioctl {
-	case siocSIFADDR, siocSIFNETMASK, siocDIFADDR:
+	case unix.SIOCSIFADDR, unix.SIOCSIFNETMASK, unix.SIOCDIFADDR:
 		return c == AddrGenID4
-	case siocSIFFLAGS:
+	case unix.SIOCSIFFLAGS:
 		return c == AddrGenID4 || c == AddrGenID6
 	}
 	return c != NexthopSeq

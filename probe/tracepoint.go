@@ -25,16 +25,16 @@ var tracepointLimits = []string{
 	"the dump handler's name, and kernel stacks",
 }
 
+// tracepointProg is a program and the tracepoint, or syscall, it is for.
+type tracepointProg struct {
+	name string
+	prog *ebpf.Program
+}
+
 // syscallHooks pairs each traced syscall with its entry program; one exit
 // program serves them all.
-func syscallHooks(o *syscallObjects) []struct {
-	name  string
-	entry *ebpf.Program
-} {
-	return []struct {
-		name  string
-		entry *ebpf.Program
-	}{
+func syscallHooks(o *syscallObjects) []tracepointProg {
+	return []tracepointProg{
 		{"sendmsg", o.TpEnterSendmsg}, {"sendto", o.TpEnterSendto},
 		{"recvmsg", o.TpEnterRecvmsg}, {"recvfrom", o.TpEnterRecvfrom},
 		{"ioctl", o.TpEnterIoctl},
@@ -74,7 +74,7 @@ func (p *Probe) attachTracepoints() error {
 		for _, a := range []struct {
 			event string
 			prog  *ebpf.Program
-		}{{"sys_enter_" + h.name, h.entry}, {"sys_exit_" + h.name, p.sys.TpExit}} {
+		}{{"sys_enter_" + h.name, h.prog}, {"sys_exit_" + h.name, p.sys.TpExit}} {
 			l, err := link.Tracepoint("syscalls", a.event, a.prog, nil)
 			if err != nil {
 				err = fmt.Errorf("attach to tracepoint syscalls:%s: %w%s", a.event, err, permissionHint(err))
@@ -101,21 +101,15 @@ func (p *Probe) attachTracepoints() error {
 
 // lockHooks are the programs that tell overlapping requests apart by the
 // mutex one waits for behind the other.
-func lockHooks(o *syscallObjects) []struct {
-	name string
-	prog *ebpf.Program
-} {
-	return []struct {
-		name string
-		prog *ebpf.Program
-	}{{"contention_begin", o.TpLockWait}, {"contention_end", o.TpLockGot}}
+func lockHooks(o *syscallObjects) []tracepointProg {
+	return []tracepointProg{{"contention_begin", o.TpLockWait}, {"contention_end", o.TpLockGot}}
 }
 
 // programs lists the loaded programs by name, for RunTime.
 func (o *syscallObjects) programs() map[string]*ebpf.Program {
 	m := map[string]*ebpf.Program{"exit": o.TpExit}
 	for _, h := range syscallHooks(o) {
-		m["enter_"+h.name] = h.entry
+		m["enter_"+h.name] = h.prog
 	}
 	for _, h := range lockHooks(o) {
 		m[h.name] = h.prog

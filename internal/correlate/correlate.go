@@ -297,7 +297,7 @@ func newWriterIndex(writers []*probe.Writer) writerIndex {
 }
 
 func (idx writerIndex) notified(netns uint64, c probe.Counter, from, to uint64, n int) []*probe.Writer {
-	return received(idx[indexKey{netns: netns, counter: c, notified: true}], from, to, n)
+	return received(slices.Values(idx[indexKey{netns: netns, counter: c, notified: true}]), from, to, n)
 }
 
 func (idx writerIndex) between(netns uint64, c probe.Counter, from, to uint32) []*probe.Writer {

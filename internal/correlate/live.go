@@ -79,11 +79,13 @@ func (l *liveWriters) notified(netns uint64, c probe.Counter, from, to uint64, n
 	if q == nil {
 		return nil
 	}
-	ws := make([]*probe.Writer, 0, q.len())
-	for _, e := range q.live() {
-		ws = append(ws, e.w)
-	}
-	return received(ws, from, to, n)
+	return received(func(yield func(*probe.Writer) bool) {
+		for _, e := range q.live() {
+			if !yield(e.w) {
+				return
+			}
+		}
+	}, from, to, n)
 }
 
 func (l *liveWriters) between(netns uint64, c probe.Counter, from, to uint32) []*probe.Writer {

@@ -1,6 +1,8 @@
 package correlate
 
 import (
+	"cmp"
+	"iter"
 	"slices"
 	"time"
 
@@ -16,23 +18,13 @@ const noteSlack = 500 * time.Millisecond
 // received returns up to n of the notified writers received in (from, to],
 // oldest first: the changes the kernel made by itself that can account
 // for bumps no request made (the tracepoint backend does not see them).
-func received(ws []*probe.Writer, from, to uint64, n int) []*probe.Writer {
+func received(ws iter.Seq[*probe.Writer], from, to uint64, n int) []*probe.Writer {
 	var out []*probe.Writer
-	for _, w := range ws {
+	for w := range ws {
 		if w.Time > from && w.Time <= to {
 			out = append(out, w)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *probe.Writer) int { return cmpTime(a.Time, b.Time) })
+	slices.SortStableFunc(out, func(a, b *probe.Writer) int { return cmp.Compare(a.Time, b.Time) })
 	return out[:min(n, len(out))]
-}
-
-func cmpTime(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
