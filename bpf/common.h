@@ -102,4 +102,13 @@ static __always_inline __u32 read_counter(struct net *net, __u8 id)
 	return 0;
 }
 
+/* All four, by enum counter_id - 1. */
+static __always_inline void read_counters(struct net *net, __u32 *out)
+{
+	out[0] = read_counter(net, COUNTER_DEV_BASE_SEQ);
+	out[1] = read_counter(net, COUNTER_ADDR_GENID4);
+	out[2] = read_counter(net, COUNTER_ADDR_GENID6);
+	out[3] = read_counter(net, COUNTER_NEXTHOP_SEQ);
+}
+
 #endif

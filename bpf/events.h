@@ -11,6 +11,7 @@ enum event_type {
 	EVENT_CHUNK = 1,
 	EVENT_WRITER = 2,
 	EVENT_REQUEST = 3,
+	EVENT_NOTICE = 4,
 };
 
 /* One call of a dump handler: one chunk (datagram) of one dump. */
@@ -140,6 +141,34 @@ struct request_event {
 	__u32 ioctl; /* the ioctl's command instead of a request (msg_type 0) */
 	__u8 addr[16]; /* IFA_LOCAL, else IFA_ADDRESS; IPv4 in the first four bytes */
 	char ifname[16]; /* the request's IFLA_IFNAME, else its index's device, or the ioctl's ifreq */
+	char comm[16];
+};
+
+/*
+ * One rtnetlink notification (link, address, nexthop) delivered to
+ * nltrace's own listening socket, seen by the tracepoint backend where the
+ * kernel has the sock:sk_data_ready tracepoint: the kernel sends it from the
+ * task that made the change (a kernel worker for its own changes), inside
+ * the change, with the namespace's counters as they are at that moment.
+ * msg_type 0 is the baseline: the listener's own dump when it opens.
+ */
+struct notice_event {
+	__u8 type;
+	__u8 family;
+	__u8 prefixlen;
+	__u8 has_addr;
+	__u16 msg_type; /* RTM_NEWLINK, RTM_DELADDR... */
+	__u8 moved;     /* RTM_DELLINK of a device moving to another namespace */
+	__u8 pad;
+	__u32 pid;
+	__u32 tid;
+	__u32 task_flags;
+	__s32 ifindex;
+	__u64 ts;
+	__u64 netns;
+	__u32 counters[4]; /* by enum counter_id - 1 */
+	__u8 addr[16];     /* IFA_LOCAL, else IFA_ADDRESS; IPv4 in the first four bytes */
+	char ifname[16];   /* IFLA_IFNAME */
 	char comm[16];
 };
 

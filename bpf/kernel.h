@@ -116,7 +116,13 @@ struct sock_common {
 	possible_net_t skc_net;
 };
 
+struct sk_buff;
+
+/* next and prev sit in an anonymous struct and union since 5.x: CO-RE
+ * finds fields through anonymous members by name. */
 struct sk_buff_head {
+	struct sk_buff *next;
+	struct sk_buff *prev;
 	__u32 qlen;
 };
 
@@ -153,6 +159,7 @@ struct netlink_sock {
 	struct sock sk;
 	u32 portid;
 	bool cb_running;
+	int dump_done_errno;
 	struct netlink_callback cb;
 };
 

@@ -27,6 +27,8 @@
  * holder's window ends when the waiter gets it (lock:contention_begin/end).
  */
 #include "common.h"
+#include "attr.h"
+#include "device.h"
 
 char __license[] SEC("license") = "Dual BSD/GPL";
 
@@ -59,10 +61,6 @@ char __license[] SEC("license") = "Dual BSD/GPL";
 #define SNAPSHOTS 8
 /* Attributes looked at for a request's device name or address. */
 #define MAX_ATTRS 8
-/* net->dev_index_head has NETDEV_HASHENTRIES buckets; a few devices share
- * each in a namespace of a thousand. */
-#define NETDEV_HASHENTRIES 256
-#define MAX_BUCKET_WALK 16
 #define LCB_F_MUTEX (1U << 5)
 /* Waits for RTNL a request reports: before its bumps, and once more in
  * netdev_run_todo after a device deletion. */
@@ -139,11 +137,6 @@ struct ifaddrmsg_user {
 	__u8 flags;
 	__u8 scope;
 	__u32 index;
-};
-
-struct rtattr_user {
-	__u16 len;
-	__u16 type;
 };
 
 /* The device or address a change request names. */
@@ -289,14 +282,6 @@ static __always_inline struct net *sock_net(struct sock *sk)
 	return BPF_CORE_READ(sk, __sk_common.skc_net.net);
 }
 
-static __always_inline void read_counters(struct net *net, __u32 *out)
-{
-	out[0] = read_counter(net, COUNTER_DEV_BASE_SEQ);
-	out[1] = read_counter(net, COUNTER_ADDR_GENID4);
-	out[2] = read_counter(net, COUNTER_ADDR_GENID6);
-	out[3] = read_counter(net, COUNTER_NEXTHOP_SEQ);
-}
-
 /* Whether cb->seq is what the handler would have put there with these
  * counters: one of them, or an address counter combined with
  * dev_base_seq (a sum since a 2024 fix, XOR before). */
@@ -392,28 +377,6 @@ static __always_inline int msghdr_buf(__u64 msg, __u64 *buf, __u64 *len)
 	return 0;
 }
 
-/* The value of the first of the attributes (want, or else) found in a
- * request's attributes from off to end; returns the type found, or 0. */
-static __always_inline __u16 find_attr(__u64 off, __u64 end, __u16 want, __u16 or_else, __u64 *value)
-{
-	__u16 found = 0;
-	for (int i = 0; i < MAX_ATTRS; i++) {
-		struct rtattr_user a;
-		if (off + sizeof(a) > end || bpf_probe_read_user(&a, sizeof(a), (void *)off) || a.len < sizeof(a))
-			break;
-		if (a.type == want) {
-			*value = off + sizeof(a);
-			return want;
-		}
-		if (a.type == or_else && !found) {
-			*value = off + sizeof(a);
-			found = or_else;
-		}
-		off += (a.len + 3) & ~3;
-	}
-	return found;
-}
-
 #define IFF_UP 1
 
 /* What a device has that its deletion would drop. */
@@ -430,25 +393,15 @@ static __always_inline __u8 device_state(struct net_device *dev)
 	return st;
 }
 
-/* The name and state of the device with this index in net, from its index
- * hash (every kernel has it; 6.6+ also keep an xarray). */
+/* The name and state of the device with this index in net. */
 static __always_inline void find_device(struct net *net, struct subject *sub)
 {
-	int ifindex = sub->ifindex;
-	struct hlist_head *heads = BPF_CORE_READ(net, dev_index_head);
-	struct hlist_node *node = 0;
-	if (!heads || bpf_core_read(&node, sizeof(node), &heads[ifindex & (NETDEV_HASHENTRIES - 1)].first))
+	struct net_device *dev = device_by_index(net, sub->ifindex);
+	if (!dev)
 		return;
-	for (int i = 0; i < MAX_BUCKET_WALK && node; i++) {
-		struct net_device *dev = (void *)node - bpf_core_field_offset(struct net_device, index_hlist);
-		if (BPF_CORE_READ(dev, ifindex) == ifindex) {
-			if (!sub->ifname[0])
-				bpf_core_read_str(sub->ifname, sizeof(sub->ifname), &dev->name);
-			sub->dev_state |= device_state(dev);
-			return;
-		}
-		node = BPF_CORE_READ(node, next);
-	}
+	if (!sub->ifname[0])
+		bpf_core_read_str(sub->ifname, sizeof(sub->ifname), &dev->name);
+	sub->dev_state |= device_state(dev);
 }
 
 /* What a change request names: a device (ifinfomsg), or an address on
@@ -468,7 +421,7 @@ static __always_inline void request_subject(struct call *c, struct net *net)
 		sub->ifindex = m.index;
 		if (m.flags & IFF_UP)
 			sub->dev_state |= DEV_SET_UP;
-		if (find_attr(body + sizeof(m), end, IFLA_IFNAME, IFLA_IFNAME, &value))
+		if (find_attr(body + sizeof(m), end, IFLA_IFNAME, IFLA_IFNAME, &value, MAX_ATTRS, true))
 			bpf_probe_read_user_str(sub->ifname, sizeof(sub->ifname), (void *)value);
 	} else if (t >= RTM_NEWADDR && t < RTM_GETADDR) {
 		struct ifaddrmsg_user m;
@@ -477,7 +430,7 @@ static __always_inline void request_subject(struct call *c, struct net *net)
 		sub->family = m.family;
 		sub->prefixlen = m.prefixlen;
 		sub->ifindex = m.index;
-		if (find_attr(body + sizeof(m), end, IFA_LOCAL, IFA_ADDRESS, &value)) {
+		if (find_attr(body + sizeof(m), end, IFA_LOCAL, IFA_ADDRESS, &value, MAX_ATTRS, true)) {
 			if (m.family == AF_INET6)
 				sub->has_addr = !bpf_probe_read_user(sub->addr, 16, (void *)value);
 			else

@@ -19,9 +19,10 @@ import (
 
 // TestBackendsAgree traces the same churn run with the fentry and the
 // tracepoint backends at once, and measures how often the tracepoint
-// backend, which sees only syscalls, agrees with fentry, which sees the
-// kernel functions: on which chunks were flagged, and on the writers
-// named for each of them. The tracepoint backend gets the kernel's own
+// backend, which sees chunks queued and notifications sent (or, before
+// 6.6, only syscalls), agrees with fentry, which sees the kernel
+// functions: on which chunks were flagged, and on the writers named for
+// each of them. On syscalls the tracepoint backend gets the kernel's own
 // changes from notifications, as nltrace's runs give it. Both must be
 // available: it runs in the kernel matrix.
 func TestBackendsAgree(t *testing.T) {
@@ -37,9 +38,12 @@ func TestBackendsAgree(t *testing.T) {
 	dumper, mod := cs[0], cs[1]
 	fentry := record(t, probe.Fentry, probe.Config{NetNS: inode})
 	tracepoint := record(t, probe.Tracepoint, probe.Config{NetNS: inode})
-	kernel, err := monitor.WatchKernelChanges(path, inode, tracepoint.coll.Event)
-	if err != nil {
-		t.Fatal(err)
+	var kernel *monitor.KernelChanges
+	if tracepoint.p.Hooks == probe.SyscallHooks {
+		var err error
+		if kernel, err = monitor.WatchKernelChanges(path, inode, tracepoint.coll.Event); err != nil {
+			t.Fatal(err)
+		}
 	}
 	addLinks(t, mod, "d", 150)
 	addAddrs(t, mod, "10.0.0.0", 800)
@@ -74,8 +78,10 @@ func TestBackendsAgree(t *testing.T) {
 	wg.Wait()
 	fentry.stop(t)
 	tracepoint.stop(t)
-	for _, e := range kernel.Close() {
-		t.Errorf("watching the kernel's changes: %s", e)
+	if kernel != nil {
+		for _, e := range kernel.Close() {
+			t.Errorf("watching the kernel's changes: %s", e)
+		}
 	}
 	for _, err := range errs {
 		if err != nil {
@@ -100,11 +106,14 @@ func TestBackendsAgree(t *testing.T) {
 	if a.chunksOf < 10 {
 		t.Fatalf("only %d flagged chunks: the churn proves nothing", a.chunksOf)
 	}
-	// Issue 10 asks for 95% of culprits. 6.12 gives 98-100%, but 6.1
+	// Issue 10 asks for 95% of culprits. On syscalls (6.1) the backend
 	// hovers at 94.5-96%: a kernel worker's IPv6 DAD completions that the
-	// notification match misses there. The floor guards against
+	// notification match misses there. Its floor guards against
 	// regressions without failing CI on that known gap.
-	const culpritFloor = 0.93
+	culpritFloor := 0.95
+	if tracepoint.p.Hooks == probe.SyscallHooks {
+		culpritFloor = 0.93
+	}
 	if a.chunkShare() < 0.99 || a.culpritShare() < culpritFloor {
 		t.Errorf("agreement below 99%% of flagged chunks or %.0f%% of culprits", 100*culpritFloor)
 	}

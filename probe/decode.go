@@ -20,8 +20,11 @@ type Symbolizer interface {
 // decodes those.
 func Decode(raw []byte, syms Symbolizer) (any, error) {
 	ev, _, err := decode(raw, syms)
-	if _, ok := ev.(*request); ok {
+	switch ev.(type) {
+	case *request:
 		return nil, fmt.Errorf("decode event: a request record stands for writers only with the requests before it (Probe.Read)")
+	case *readyNoticeEvent:
+		return nil, fmt.Errorf("decode event: a notice record stands for writers only with the notices before it (Probe.Read)")
 	}
 	return ev, err
 }
@@ -51,6 +54,12 @@ func decode(raw []byte, syms Symbolizer) (any, int32, error) {
 			return nil, -1, err
 		}
 		return r, -1, nil
+	case dumpEventTypeEVENT_NOTICE:
+		e := &readyNoticeEvent{}
+		if err := read(raw, e); err != nil {
+			return nil, -1, err
+		}
+		return e, -1, nil
 	}
 	return nil, -1, fmt.Errorf("decode event: unknown type %d (probe and objects out of date?)", raw[0])
 }
@@ -59,7 +68,7 @@ func decode(raw []byte, syms Symbolizer) (any, int32, error) {
 // integers with the host's layout (structs.HostLayout), so a copy is a
 // decode; binary.Read would cost a reflection walk per event, on the CPU
 // the dumps being measured also need.
-func read[T dumpChunkEvent | writerWriterEvent | syscallRequestEvent](raw []byte, out *T) error {
+func read[T dumpChunkEvent | writerWriterEvent | syscallRequestEvent | readyNoticeEvent](raw []byte, out *T) error {
 	n := int(unsafe.Sizeof(*out))
 	if len(raw) < n {
 		return fmt.Errorf("decode event: %d bytes, want %d", len(raw), n)

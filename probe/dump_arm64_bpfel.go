@@ -74,6 +74,7 @@ const (
 	dumpEventTypeEVENT_CHUNK   dumpEventType = 1
 	dumpEventTypeEVENT_WRITER  dumpEventType = 2
 	dumpEventTypeEVENT_REQUEST dumpEventType = 3
+	dumpEventTypeEVENT_NOTICE  dumpEventType = 4
 )
 
 // Names of all BPF objects in the ELF.

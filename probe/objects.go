@@ -7,13 +7,15 @@ import (
 )
 
 // side is one of the BPF objects: bpf/dump.c and bpf/writer.c for the
-// fentry and kprobe backends, bpf/syscall.c for the tracepoint backend.
+// fentry and kprobe backends, bpf/ready.c or bpf/syscall.c for the
+// tracepoint backend.
 type side int
 
 const (
 	dumpSide side = iota
 	writerSide
 	syscallSide
+	readySide
 	sides
 )
 
@@ -25,6 +27,7 @@ type objects struct {
 	dump  dumpSpecs
 	write writerSpecs
 	sys   syscallSpecs
+	ready readySpecs
 }
 
 // loadObjects reads the embedded objects. Each call returns fresh specs:
@@ -40,6 +43,12 @@ func loadObjects() (*objects, error) {
 	}
 	if o.specs[syscallSide], err = loadSyscall(); err != nil {
 		return nil, err
+	}
+	if o.specs[readySide], err = loadReady(); err != nil {
+		return nil, err
+	}
+	if err := o.specs[readySide].Assign(&o.ready); err != nil {
+		return nil, fmt.Errorf("ready object: %w (stale generated code: run make generate)", err)
 	}
 	if err := o.specs[syscallSide].Assign(&o.sys); err != nil {
 		return nil, fmt.Errorf("syscall object: %w (stale generated code: run make generate)", err)
@@ -67,6 +76,8 @@ func (o *objects) configure(cfg Config) error {
 		{o.write.WantStacks, cfg.Stacks},
 		{o.sys.FilterNetns, cfg.NetNS},
 		{o.sys.FilterPid, cfg.PID},
+		{o.ready.FilterNetns, cfg.NetNS},
+		{o.ready.FilterPid, cfg.PID},
 	} {
 		if err := v.spec.Set(v.value); err != nil {
 			return fmt.Errorf("set %s: %w", v.spec.Name, err)
@@ -121,6 +132,6 @@ func (o *objects) selectPrograms(b Backend, use []hook) []attachment {
 	return out
 }
 
-var sideNames = [sides]string{"dump", "writer", "syscall"}
+var sideNames = [sides]string{"dump", "writer", "syscall", "ready"}
 
 func (s side) String() string { return sideNames[s] }

@@ -39,6 +39,12 @@ type Probe struct {
 	// Limits lists what the backend cannot observe by design, where the
 	// fentry backend can (the tracepoint backend's blind spots).
 	Limits []string
+	// Hooks says which design the tracepoint backend uses (ReadyHooks or
+	// SyscallHooks; empty for the others). On SyscallHooks the probe does
+	// not see the changes the kernel makes by itself (IPv6 DAD, devices
+	// going with their namespace): the caller should add them from
+	// rtnetlink notifications (internal/monitor).
+	Hooks string
 	// Fallback says why the preferred backend failed when Auto fell back
 	// to another one (nil otherwise): worth a warning, since it can be a
 	// bug rather than a kernel limit.
@@ -52,10 +58,16 @@ type Probe struct {
 	syms   *Kallsyms
 	stacks bool // Config.Stacks
 
-	// The tracepoint backend: its object, the bumps handed out to its
-	// requests, and writers decoded and not yet read.
-	sys     syscallObjects
-	claims  *claims
+	// The tracepoint backend on syscalls: its object, and the bumps
+	// handed out to its requests.
+	sys    syscallObjects
+	claims *claims
+	// The tracepoint backend on sk_data_ready: its object, its
+	// notification listener, and the bumps handed out to notices.
+	ready   readyObjects
+	listen  []*listener
+	notices *notices
+	// Writers decoded and not yet read.
 	pending []*Writer
 }
 
@@ -96,7 +108,7 @@ func Open(cfg Config) (*Probe, error) {
 // open loads the objects o with backend b and attaches them.
 func open(b Backend, cfg Config, kernel *btf.Spec, syms *Kallsyms, o *objects) (_ *Probe, err error) {
 	if b == Tracepoint {
-		return openTracepoint(cfg, kernel, o)
+		return openTracepoint(cfg, kernel, syms, o)
 	}
 	if b == Kprobe {
 		if syms == nil {
@@ -220,6 +232,14 @@ func (p *Probe) Read() (any, error) {
 		case *request:
 			p.pending = p.claims.add(ev)
 			continue
+		case *readyNoticeEvent:
+			p.pending = p.notices.add(ev)
+			continue
+		case *Sample:
+			if p.notices != nil {
+				p.pending = p.notices.observe(ev.NetNS, ev.Counters)
+				settle(ev)
+			}
 		case *Writer:
 			if p.stacks {
 				ev.Stack, ev.StackError = p.stack(stack)
@@ -267,6 +287,12 @@ func (p *Probe) Run(ctx context.Context, fn func(any)) error {
 // resolve passes on the writers of the tracepoint backend's requests
 // decided by now, when no later request comes to decide them.
 func (p *Probe) resolve(fn func(any)) {
+	if p.notices != nil {
+		for _, w := range p.notices.flush() {
+			fn(w)
+		}
+		p.poke()
+	}
 	if p.claims == nil {
 		return
 	}
@@ -282,6 +308,11 @@ func (p *Probe) resolve(fn func(any)) {
 // flush passes on the writers the tracepoint backend still holds back:
 // the ring buffer is drained, no request comes any more.
 func (p *Probe) flush(fn func(any)) {
+	if p.notices != nil {
+		for _, w := range p.notices.flush() {
+			fn(w)
+		}
+	}
 	if p.claims == nil {
 		return
 	}
@@ -290,11 +321,16 @@ func (p *Probe) flush(fn func(any)) {
 	}
 }
 
-// Drops returns how many events the ring buffer had no room for.
+// Drops returns how many events were lost: those the ring buffer had no
+// room for, and the notifications the tracepoint backend's listener had
+// no room for (their changes are then not seen).
 func (p *Probe) Drops() (uint64, error) {
 	var n uint64
 	if err := p.maps.Drops.Lookup(uint32(0), &n); err != nil {
 		return 0, fmt.Errorf("read drop counter: %w", err)
+	}
+	for _, l := range p.listen {
+		n += l.overruns.Load()
 	}
 	return n, nil
 }
@@ -322,6 +358,10 @@ func (p *Probe) stack(id int32) ([]string, string) {
 // Close detaches and unloads everything; closing twice is harmless.
 func (p *Probe) Close() error {
 	var errs []error
+	for _, l := range p.listen {
+		errs = append(errs, l.close())
+	}
+	p.listen = nil
 	if p.rd != nil {
 		errs = append(errs, p.rd.Close())
 	}
@@ -335,11 +375,11 @@ func (p *Probe) Close() error {
 		p.colls[i] = nil
 	}
 	if p.Backend == Tracepoint {
-		errs = append(errs, p.sys.Close())
+		errs = append(errs, p.sys.Close(), p.ready.Close())
 	} else {
 		errs = append(errs, p.maps.Close())
 	}
-	p.rd, p.links, p.maps, p.sys = nil, nil, writerMaps{}, syscallObjects{}
+	p.rd, p.links, p.maps, p.sys, p.ready = nil, nil, writerMaps{}, syscallObjects{}, readyObjects{}
 	return errors.Join(errs...)
 }
 
@@ -363,6 +403,9 @@ func (p *Probe) RunTime() (time.Duration, uint64, error) {
 
 // programs lists the loaded programs by name, whatever the backend.
 func (p *Probe) programs() map[string]*ebpf.Program {
+	if p.notices != nil {
+		return map[string]*ebpf.Program{"ready": p.ready.Ready}
+	}
 	if p.Backend == Tracepoint {
 		return p.sys.programs()
 	}

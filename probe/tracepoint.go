@@ -25,6 +25,16 @@ var tracepointLimits = []string{
 	"the dump handler's name, and kernel stacks",
 }
 
+// The tracepoint backend's two designs (Probe.Hooks).
+const (
+	// ReadyHooks is one raw tracepoint, sock:sk_data_ready (6.6+).
+	ReadyHooks = "sock:sk_data_ready"
+	// SyscallHooks is the syscall tracepoints of sendmsg, recvmsg and
+	// their kin, for older kernels: every task then takes the slow path
+	// in and out of the kernel.
+	SyscallHooks = "syscall tracepoints"
+)
+
 // tracepointProg is a program and the tracepoint, or syscall, it is for.
 type tracepointProg struct {
 	name string
@@ -41,13 +51,18 @@ func syscallHooks(o *syscallObjects) []tracepointProg {
 	}
 }
 
-// openTracepoint loads bpf/syscall.c and attaches it to the syscall
-// tracepoints.
-func openTracepoint(cfg Config, kernel *btf.Spec, o *objects) (_ *Probe, err error) {
+// openTracepoint loads bpf/ready.c where the kernel has the
+// sock:sk_data_ready tracepoint (6.6+), else bpf/syscall.c on the syscall
+// tracepoints, which slow down every task of the machine.
+func openTracepoint(cfg Config, kernel *btf.Spec, syms *Kallsyms, o *objects) (_ *Probe, err error) {
 	if err := o.configure(cfg); err != nil {
 		return nil, err
 	}
-	p := &Probe{Backend: Tracepoint, Limits: slices.Clone(tracepointLimits), claims: newClaims()}
+	var t *btf.Typedef
+	if kernel.TypeByName("btf_trace_sk_data_ready", &t) == nil {
+		return openReady(cfg, kernel, syms, o)
+	}
+	p := &Probe{Backend: Tracepoint, Limits: slices.Clone(tracepointLimits), claims: newClaims(), Hooks: SyscallHooks}
 	defer func() {
 		if err != nil {
 			p.Close()

@@ -61,7 +61,7 @@ func startTrace(cfg Trace, nsPath string) (*tracer, error) {
 		slog.Warn("kernel functions not traceable here; the report says what is missing", "skipped", len(t.p.Skipped))
 	}
 	t.join = correlate.NewJoiner(correlate.JoinerConfig{Top: topCulprits})
-	if t.p.Backend == probe.Tracepoint {
+	if t.p.Hooks == probe.SyscallHooks {
 		if t.kernel, err = monitor.WatchKernelChanges(nsPath, inode, t.join.Event); err != nil {
 			// The requests are still explained.
 			t.warnings = append(t.warnings, err.Error())

@@ -1,0 +1,130 @@
+//go:build linux
+
+package probe
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+)
+
+// readyLimits is what the tracepoint backend on sk_data_ready cannot see
+// that the fentry and kprobe backends see.
+var readyLimits = []string{
+	"which of two changes made a bump when no notification came between them: a device's bump goes to the change announced after it, an address's to the one announced before it (the kernel's order); a notification the listener missed (counted with drops) lets the next one take its bumps",
+	"changes in a namespace made after the probe opened: with no namespace given, it listens in those that exist when it opens",
+	"flags the kernel lost (a counter move with no message to carry it)",
+	"kernel stacks",
+}
+
+// openReady loads bpf/ready.c, attaches it to the sock:sk_data_ready raw
+// tracepoint (no tracefs needed), and opens the notification listener.
+func openReady(cfg Config, kernel *btf.Spec, syms *Kallsyms, o *objects) (_ *Probe, err error) {
+	p := &Probe{Backend: Tracepoint, Hooks: ReadyHooks, Limits: slices.Clone(readyLimits), syms: syms, notices: newNotices()}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	opts := &ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kernel}}
+	if err := o.specs[readySide].LoadAndAssign(&p.ready, opts); err != nil {
+		return nil, loadError(readySide, err)
+	}
+	p.maps = writerMaps{Events: p.ready.Events, Drops: p.ready.Drops}
+	if p.rd, err = ringbuf.NewReader(p.maps.Events); err != nil {
+		return nil, fmt.Errorf("open ring buffer: %w", err)
+	}
+	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sk_data_ready", Program: p.ready.Ready})
+	if err != nil {
+		err = fmt.Errorf("attach to raw tracepoint sk_data_ready: %w%s", err, permissionHint(err))
+		if missingCapability(err) {
+			return nil, unavailable(err)
+		}
+		return nil, err
+	}
+	p.links = append(p.links, l)
+	spaces := []uint64{cfg.NetNS}
+	if cfg.NetNS == 0 {
+		if spaces, err = allNetNS(); err != nil {
+			return nil, err
+		}
+	}
+	for _, ino := range spaces {
+		f, err := findNetNS(ino)
+		if err != nil {
+			// Its dumps are still seen; its writers are not.
+			p.Limits = append(p.Limits, fmt.Sprintf("changes in network namespace %d: %v", ino, err))
+			continue
+		}
+		l, err := listen(f, ino, p.ready.Listeners)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		p.listen = append(p.listen, l)
+	}
+	return p, nil
+}
+
+// poke has each listener whose namespace saw a notice since its counters
+// were last read dump its links: the dump's chunks tell bpf/ready.c to
+// report the counters, and the address bumps that followed the last
+// notice are then known to be its (notices.observe).
+func (p *Probe) poke() {
+	for _, l := range p.listen {
+		if p.notices.unobserved(l.netns) {
+			l.dumpLinks()
+		}
+	}
+}
+
+// Dump request types (include/uapi/linux/rtnetlink.h).
+const (
+	rtmGetLink    = 18
+	rtmGetAddr    = 22
+	rtmGetStats   = 94
+	rtmGetNexthop = 106
+)
+
+// settle sets a chunk's counters to those its handler read, where cb->seq
+// tells them: bpf/ready.c reads them when the chunk is queued, after the
+// handler let go of RTNL, and a change may have come in between. An
+// address dump's seq is dev_base_seq combined with its family's counter
+// (a sum since a 2024 fix, XOR before): when it no longer matches, the one
+// counter that moved since is set back.
+func settle(s *Sample) {
+	k := &s.Counters
+	seq := s.SeqAfter
+	switch s.MsgType {
+	case rtmGetLink, rtmGetStats:
+		k.DevBaseSeq = seq
+	case rtmGetNexthop:
+		k.NexthopSeq = seq
+	case rtmGetAddr:
+		genids := []*uint32{&k.AddrGenID4, &k.AddrGenID6}
+		for _, g := range genids {
+			if seq == k.DevBaseSeq+*g || seq == k.DevBaseSeq^*g {
+				return
+			}
+		}
+		recent := func(now, then uint32) bool { return now-then <= maxBumps }
+		for _, g := range genids {
+			for _, dev := range []uint32{seq - *g, seq ^ *g} {
+				if recent(k.DevBaseSeq, dev) {
+					k.DevBaseSeq = dev
+					return
+				}
+			}
+			for _, v := range []uint32{seq - k.DevBaseSeq, seq ^ k.DevBaseSeq} {
+				if recent(*g, v) {
+					*g = v
+					return
+				}
+			}
+		}
+	}
+}
