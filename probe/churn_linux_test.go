@@ -62,8 +62,18 @@ func TestChurn(t *testing.T) {
 	// churn slower.
 	const rounds, maxRounds = 12, 400
 
-	for _, b := range backends {
-		t.Run(b.String(), func(t *testing.T) {
+	variants := []struct {
+		name string
+		b    probe.Backend
+		raw  bool // bpf/ready.c as a raw tracepoint, as where tracing programs are refused
+	}{{"fentry", probe.Fentry, false}, {"kprobe", probe.Kprobe, false}, {"tracepoint", probe.Tracepoint, false},
+		{"tracepoint-raw", probe.Tracepoint, true}}
+	for _, v := range variants {
+		b := v.b
+		t.Run(v.name, func(t *testing.T) {
+			if v.raw {
+				probe.UseRawTracepoint(t)
+			}
 			kinds := kinds
 			r := record(t, b, probe.Config{NetNS: inode})
 			if r.p.Hooks == probe.SyscallHooks {

@@ -10,3 +10,4 @@ package probe
 //go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror -nostdinc" -target amd64,arm64 -type writer_event -type writer_op -type context writer ../bpf/writer.c -- -I../bpf/include -I../bpf
 //go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror -nostdinc" -target amd64,arm64 -type request_event -type dev_state syscall ../bpf/syscall.c -- -I../bpf/include -I../bpf
 //go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror -nostdinc" -target amd64,arm64 -type notice_event ready ../bpf/ready.c -- -I../bpf/include -I../bpf
+//go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror -nostdinc -DTP_BTF" -target amd64,arm64 -type notice_event readybtf ../bpf/ready.c -- -I../bpf/include -I../bpf

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync/atomic"
+	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/nltrace/nltrace/internal/netns"
@@ -23,9 +25,15 @@ import (
 // What it reads is thrown away; it reads only so that its queue never
 // fills, since a notification that finds the queue full is never
 // delivered, and its change is then never seen.
+//
+// The socket blocks, with a receive timeout, and drain reads it on a
+// thread of its own: a goroutine parked in Go's network poller makes the
+// runtime wake a thread to poll whenever another goroutine's syscall runs
+// long, and a dump's recvmsg does at every chunk (5% slower dumps, in
+// BenchmarkOverhead).
 type listener struct {
 	netns    uint64
-	conn     *netlink.Conn
+	fd       int
 	overruns atomic.Uint64
 	closing  atomic.Bool
 	done     chan struct{}
@@ -35,83 +43,80 @@ type listener struct {
 // CPU: a few thousand changes.
 const listenBuffer = 8 << 20
 
-var noticeGroups = []uint32{unix.RTNLGRP_LINK, unix.RTNLGRP_IPV4_IFADDR, unix.RTNLGRP_IPV6_IFADDR, unix.RTNLGRP_NEXTHOP}
+// drainTimeout bounds how long closing a listener waits for drain.
+const drainTimeout = 50 * time.Millisecond
+
+var noticeGroups = []int{unix.RTNLGRP_LINK, unix.RTNLGRP_IPV4_IFADDR, unix.RTNLGRP_IPV6_IFADDR, unix.RTNLGRP_NEXTHOP}
 
 // listen opens the listener in the namespace ns (inode ino), tells the
-// program its port id, and dumps the links once so that the program
-// reports the counters to start from.
+// program its port id, and has it report the counters to start from.
 func listen(ns *os.File, ino uint64, listeners *ebpf.Map) (_ *listener, err error) {
-	var c *netlink.Conn
+	l := &listener{netns: ino, fd: -1, done: make(chan struct{})}
 	// A socket stays in the namespace it was made in.
 	if err := netns.DoFile(ns, func() (err error) {
-		c, err = netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{})
+		l.fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("open the notification listener in network namespace %d: %w", ino, err)
 	}
-	l := &listener{netns: ino, conn: c, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
-			c.Close()
+			unix.Close(l.fd)
 		}
 	}()
+	if err := unix.Bind(l.fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return nil, fmt.Errorf("listener: bind: %w", err)
+	}
 	for _, g := range noticeGroups {
 		// Kernels without nexthop objects have no such group.
-		if err := c.JoinGroup(g); err != nil && g != unix.RTNLGRP_NEXTHOP {
+		if err := unix.SetsockoptInt(l.fd, unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, g); err != nil && g != unix.RTNLGRP_NEXTHOP {
 			return nil, fmt.Errorf("listener: join rtnetlink group %d: %w", g, err)
 		}
 	}
-	if err := l.setBuffer(); err != nil {
-		return nil, err
+	// Past the net.core.rmem_max limit where the process may (CAP_NET_ADMIN).
+	if unix.SetsockoptInt(l.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, listenBuffer) != nil {
+		if err := unix.SetsockoptInt(l.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, listenBuffer); err != nil {
+			return nil, fmt.Errorf("listener: receive buffer: %w", err)
+		}
 	}
-	key := readyListenerKey{Netns: ino, Portid: c.PID()}
+	tv := unix.NsecToTimeval(drainTimeout.Nanoseconds())
+	if err := unix.SetsockoptTimeval(l.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return nil, fmt.Errorf("listener: receive timeout: %w", err)
+	}
+	sa, err := unix.Getsockname(l.fd)
+	if err != nil {
+		return nil, fmt.Errorf("listener: port id: %w", err)
+	}
+	key := readyListenerKey{Netns: ino, Portid: sa.(*unix.SockaddrNetlink).Pid}
 	if err := listeners.Put(key, uint8(1)); err != nil {
 		return nil, fmt.Errorf("listener: register port %d: %w", key.Portid, err)
 	}
-	if err := l.dumpLinks(); err != nil {
-		return nil, fmt.Errorf("listener: dump links: %w", err)
+	if err := l.readCounters(); err != nil {
+		return nil, fmt.Errorf("listener: dump nexthops: %w", err)
 	}
 	go l.drain()
 	return l, nil
 }
 
-// dumpLinks asks for a link dump, read and thrown away by drain: a dump
+// readCounters asks for a dump that bpf/ready.c reports as the
+// namespace's counters (msg_type 0). The nexthop table is the smallest to
+// dump (empty on most hosts: NLMSG_DONE alone); drain reads it. A dump
 // still running makes the kernel refuse it, which is as good.
-func (l *listener) dumpLinks() error {
-	_, err := l.conn.Send(netlink.Message{
-		Header: netlink.Header{Type: unix.RTM_GETLINK, Flags: netlink.Request | netlink.Dump},
-		Data:   make([]byte, unix.SizeofIfInfomsg),
-	})
-	return err
-}
-
-// setBuffer makes the receive queue listenBuffer long, past the
-// net.core.rmem_max limit when the process may (CAP_NET_ADMIN).
-func (l *listener) setBuffer() error {
-	raw, err := l.conn.SyscallConn()
-	if err != nil {
-		return fmt.Errorf("listener: %w", err)
+func (l *listener) readCounters() error {
+	req := make([]byte, unix.NLMSG_HDRLEN+8) // struct nhmsg, any family
+	*(*unix.NlMsghdr)(unsafe.Pointer(&req[0])) = unix.NlMsghdr{
+		Len: uint32(len(req)), Type: unix.RTM_GETNEXTHOP, Flags: unix.NLM_F_REQUEST | unix.NLM_F_DUMP,
 	}
-	var serr error
-	if err := raw.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, listenBuffer)
-	}); err != nil {
-		return fmt.Errorf("listener: %w", err)
-	}
-	if serr != nil {
-		return l.conn.SetReadBuffer(listenBuffer)
-	}
-	return nil
+	return unix.Sendto(l.fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
 }
 
 func (l *listener) drain() {
 	defer close(l.done)
-	for {
-		_, err := l.conn.Receive()
-		switch {
-		case l.closing.Load():
-			return
-		case errors.Is(err, unix.ENOBUFS):
+	runtime.LockOSThread() // a thread that blocks in recvfrom: see listener
+	buf := make([]byte, 1<<16)
+	for !l.closing.Load() {
+		_, _, err := unix.Recvfrom(l.fd, buf, 0)
+		if errors.Is(err, unix.ENOBUFS) {
 			l.overruns.Add(1)
 		}
 	}
@@ -119,9 +124,8 @@ func (l *listener) drain() {
 
 func (l *listener) close() error {
 	l.closing.Store(true)
-	err := l.conn.Close()
 	<-l.done
-	return err
+	return unix.Close(l.fd)
 }
 
 // allNetNS lists the network namespaces there are: named ones, and those

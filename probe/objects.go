@@ -7,8 +7,8 @@ import (
 )
 
 // side is one of the BPF objects: bpf/dump.c and bpf/writer.c for the
-// fentry and kprobe backends, bpf/ready.c or bpf/syscall.c for the
-// tracepoint backend.
+// fentry and kprobe backends, bpf/ready.c (built twice) or bpf/syscall.c
+// for the tracepoint backend.
 type side int
 
 const (
@@ -16,6 +16,7 @@ const (
 	writerSide
 	syscallSide
 	readySide
+	readyBTFSide
 	sides
 )
 
@@ -28,6 +29,8 @@ type objects struct {
 	write writerSpecs
 	sys   syscallSpecs
 	ready readySpecs
+	// bpf/ready.c built as a BTF-typed raw tracepoint: the same names.
+	readyBTF readySpecs
 }
 
 // loadObjects reads the embedded objects. Each call returns fresh specs:
@@ -47,8 +50,13 @@ func loadObjects() (*objects, error) {
 	if o.specs[readySide], err = loadReady(); err != nil {
 		return nil, err
 	}
-	if err := o.specs[readySide].Assign(&o.ready); err != nil {
-		return nil, fmt.Errorf("ready object: %w (stale generated code: run make generate)", err)
+	if o.specs[readyBTFSide], err = loadReadybtf(); err != nil {
+		return nil, err
+	}
+	for s, specs := range map[side]*readySpecs{readySide: &o.ready, readyBTFSide: &o.readyBTF} {
+		if err := o.specs[s].Assign(specs); err != nil {
+			return nil, fmt.Errorf("%v object: %w (stale generated code: run make generate)", s, err)
+		}
 	}
 	if err := o.specs[syscallSide].Assign(&o.sys); err != nil {
 		return nil, fmt.Errorf("syscall object: %w (stale generated code: run make generate)", err)
@@ -78,6 +86,8 @@ func (o *objects) configure(cfg Config) error {
 		{o.sys.FilterPid, cfg.PID},
 		{o.ready.FilterNetns, cfg.NetNS},
 		{o.ready.FilterPid, cfg.PID},
+		{o.readyBTF.FilterNetns, cfg.NetNS},
+		{o.readyBTF.FilterPid, cfg.PID},
 	} {
 		if err := v.spec.Set(v.value); err != nil {
 			return fmt.Errorf("set %s: %w", v.spec.Name, err)
@@ -132,6 +142,6 @@ func (o *objects) selectPrograms(b Backend, use []hook) []attachment {
 	return out
 }
 
-var sideNames = [sides]string{"dump", "writer", "syscall", "ready"}
+var sideNames = [sides]string{"dump", "writer", "syscall", "ready", "ready (tp_btf)"}
 
 func (s side) String() string { return sideNames[s] }

@@ -55,6 +55,7 @@ type Probe struct {
 	maps   writerMaps
 	links  []link.Link
 	rd     *ringbuf.Reader
+	rec    ringbuf.Record
 	syms   *Kallsyms
 	stacks bool // Config.Stacks
 
@@ -220,11 +221,12 @@ func (p *Probe) attach(progs []attachment) error {
 // more come.
 func (p *Probe) Read() (any, error) {
 	for len(p.pending) == 0 {
-		rec, err := p.rd.Read()
+		// One record reused: decode copies what it keeps.
+		err := p.rd.ReadInto(&p.rec)
 		if err != nil {
 			return nil, err
 		}
-		ev, stack, err := decode(rec.RawSample, p.syms)
+		ev, stack, err := decode(p.rec.RawSample, p.syms)
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@
 package probe
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -30,23 +31,13 @@ func openReady(cfg Config, kernel *btf.Spec, syms *Kallsyms, o *objects) (_ *Pro
 			p.Close()
 		}
 	}()
-	opts := &ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kernel}}
-	if err := o.specs[readySide].LoadAndAssign(&p.ready, opts); err != nil {
-		return nil, loadError(readySide, err)
+	if err := p.attachReady(o, kernel); err != nil {
+		return nil, err
 	}
 	p.maps = writerMaps{Events: p.ready.Events, Drops: p.ready.Drops}
 	if p.rd, err = ringbuf.NewReader(p.maps.Events); err != nil {
 		return nil, fmt.Errorf("open ring buffer: %w", err)
 	}
-	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sk_data_ready", Program: p.ready.Ready})
-	if err != nil {
-		err = fmt.Errorf("attach to raw tracepoint sk_data_ready: %w%s", err, permissionHint(err))
-		if missingCapability(err) {
-			return nil, unavailable(err)
-		}
-		return nil, err
-	}
-	p.links = append(p.links, l)
 	spaces := []uint64{cfg.NetNS}
 	if cfg.NetNS == 0 {
 		if spaces, err = allNetNS(); err != nil {
@@ -70,14 +61,50 @@ func openReady(cfg Config, kernel *btf.Spec, syms *Kallsyms, o *objects) (_ *Pro
 	return p, nil
 }
 
+// readySides are the builds of bpf/ready.c to try, fastest first.
+var readySides = []side{readyBTFSide, readySide}
+
+// attachReady loads bpf/ready.c as a BTF-typed raw tracepoint, whose
+// reads are plain loads, or else, where tracing programs are refused, as
+// a raw tracepoint, whose reads are probe reads, and attaches it.
+func (p *Probe) attachReady(o *objects, kernel *btf.Spec) error {
+	opts := &ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kernel}}
+	var errs []error
+	for _, s := range readySides {
+		if err := o.specs[s].LoadAndAssign(&p.ready, opts); err != nil {
+			errs = append(errs, loadError(s, err))
+			continue
+		}
+		var l link.Link
+		var err error
+		if s == readyBTFSide {
+			l, err = link.AttachTracing(link.TracingOptions{Program: p.ready.Ready})
+		} else {
+			l, err = link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sk_data_ready", Program: p.ready.Ready})
+		}
+		if err == nil {
+			p.links = append(p.links, l)
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("attach %v program to sk_data_ready: %w%s", s, err, permissionHint(err)))
+		p.ready.Close()
+		p.ready = readyObjects{}
+	}
+	err := errors.Join(errs...)
+	if missingCapability(err) {
+		return unavailable(err)
+	}
+	return err
+}
+
 // poke has each listener whose namespace saw a notice since its counters
-// were last read dump its links: the dump's chunks tell bpf/ready.c to
-// report the counters, and the address bumps that followed the last
-// notice are then known to be its (notices.observe).
+// were last read ask for them (listener.readCounters): the address bumps
+// that followed the last notice are then known to be its
+// (notices.observe).
 func (p *Probe) poke() {
 	for _, l := range p.listen {
 		if p.notices.unobserved(l.netns) {
-			l.dumpLinks()
+			l.readCounters()
 		}
 	}
 }
