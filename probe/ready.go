@@ -17,7 +17,6 @@ import (
 // that the fentry and kprobe backends see.
 var readyLimits = []string{
 	"which of two changes made a bump when no notification came between them: a device's bump goes to the change announced after it, an address's to the one announced before it (the kernel's order); a notification the listener missed (counted with drops) lets the next one take its bumps",
-	"changes in a namespace made after the probe opened: with no namespace given, it listens in those that exist when it opens",
 	"flags the kernel lost (a counter move with no message to carry it)",
 	"kernel stacks",
 }
@@ -43,6 +42,7 @@ func openReady(cfg Config, kernel *btf.Spec, syms *Kallsyms, o *objects) (_ *Pro
 		if spaces, err = allNetNS(); err != nil {
 			return nil, err
 		}
+		p.Limits = append(p.Limits, "changes in namespaces made after the probe opened: it listens in those there were")
 	}
 	for _, ino := range spaces {
 		f, err := findNetNS(ino)
