@@ -32,13 +32,16 @@ type monitorRun struct {
 	mu     sync.Mutex
 	stderr bytes.Buffer
 	ready  chan struct{}
+	// errDone is closed when the stderr reader has read everything: Wait
+	// closes the pipe, and what it holds then is lost.
+	errDone chan struct{}
 }
 
 // startMonitor starts nltrace monitor and waits until it has subscribed
 // (its first line on stderr). Its stdout is a pipe: r and w, or a new one.
 func startMonitor(t *testing.T, r, w *os.File, args ...string) *monitorRun {
 	t.Helper()
-	m := &monitorRun{cmd: nltrace(t, append([]string{"monitor"}, args...)...), ready: make(chan struct{})}
+	m := &monitorRun{cmd: nltrace(t, append([]string{"monitor"}, args...)...), ready: make(chan struct{}), errDone: make(chan struct{})}
 	if w == nil {
 		var err error
 		if r, w, err = os.Pipe(); err != nil {
@@ -57,6 +60,7 @@ func startMonitor(t *testing.T, r, w *os.File, args ...string) *monitorRun {
 	w.Close()
 	t.Cleanup(func() { m.cmd.Process.Kill(); m.cmd.Wait() })
 	go func() {
+		defer close(m.errDone)
 		s := bufio.NewScanner(errPipe)
 		once := sync.Once{}
 		for s.Scan() {
@@ -126,12 +130,16 @@ func (m *monitorRun) until(t *testing.T, re *regexp.Regexp) []string {
 func (m *monitorRun) interrupt(t *testing.T) string {
 	t.Helper()
 	m.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-m.errDone:
+	case <-time.After(20 * time.Second):
+		t.Errorf("nltrace monitor still running 20 s after SIGINT")
+	}
 	err := m.cmd.Wait()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != exitSignal {
 		t.Errorf("exit %v after SIGINT, want status %d", err, exitSignal)
 	}
-	time.Sleep(50 * time.Millisecond) // the stderr reader's last lines
 	stderr := m.errText()
 	if !strings.Contains(stderr, "nltrace monitor: ") || !strings.Contains(stderr, " events") {
 		t.Errorf("no summary on stderr:\n%s", stderr)
