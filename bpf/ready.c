@@ -3,11 +3,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The tracepoint backend where the kernel has the sock:sk_data_ready
- * tracepoint (6.6+): one raw tracepoint program, run whenever a datagram
- * is queued on a socket. Syscall tracepoints would put every task of the
- * machine on the slow path in and out of the kernel (+12% for a process
- * doing UDP on loopback with programs that return at once); this one costs
- * a process that never touches rtnetlink one family check per datagram.
+ * tracepoint (6.6+): one program on it, run whenever a datagram is queued
+ * on a socket. Syscall tracepoints would put every task of the machine on
+ * the slow path in and out of the kernel (+13% for a process doing UDP on
+ * loopback, with programs that return at once); this one costs a process
+ * that never touches rtnetlink one family check per datagram.
  *
  * Dump side. netlink_dump() queues each chunk it builds on the dumping
  * socket, then wakes it: here, in the dumping task, with the chunk at the
@@ -113,6 +113,15 @@ struct {
 /* Keep the event type in the object's BTF for bpf2go -type. */
 const struct notice_event *unused_notice_event __attribute__((unused));
 
+/* The namespace's counters, by enum counter_id - 1. */
+static __always_inline void counters_now(struct net *net, __u32 *k)
+{
+	k[0] = R(net->dev_base_seq);
+	k[1] = R(net->ipv4.dev_addr_genid.counter);
+	k[2] = bpf_core_field_exists(net->ipv6) ? R(net->ipv6.dev_addr_genid.counter) : 0;
+	k[3] = bpf_core_field_exists(net->nexthop) ? R(net->nexthop.seq) : 0;
+}
+
 /* Whether the chunk is the dump's last: netlink_dump_done() put NLMSG_DONE
  * at its end (alone, or after the last messages), or it is an error. */
 static __always_inline bool last_chunk(int done_errno, struct nlmsghdr *h, __u8 *data, __u32 len)
@@ -152,6 +161,16 @@ static __always_inline int chunk(struct netlink_sock *nlk, struct net *net, __u6
 		if (!st)
 			return 0;
 	}
+	/* Read before the record is reserved: records leave in the order
+	 * they were reserved, so a record's counters are never newer than
+	 * the records after it (a notice reserved meanwhile). */
+	__u32 k[4];
+	counters_now(net, k);
+	/* nl_dump_check_consistent() set prev_seq to the seq the previous
+	 * chunk's handler read; this chunk's handler compared against it.
+	 * prev_seq and seq sit side by side in every kernel. */
+	__u32 seqs[2] = {};
+	bpf_probe_read_kernel(seqs, sizeof(seqs), &nlk->cb.prev_seq);
 	struct chunk_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_drop();
@@ -170,21 +189,14 @@ static __always_inline int chunk(struct netlink_sock *nlk, struct net *net, __u6
 	e->msg_type = req->nlmsg_type;
 	e->handler = st->handler;
 	e->handler_data = st->handler_data;
-	/* nl_dump_check_consistent() set prev_seq to the seq the previous
-	 * chunk's handler read; this chunk's handler compared against it.
-	 * prev_seq and seq sit side by side in every kernel. */
-	__u32 seqs[2] = {};
-	bpf_probe_read_kernel(seqs, sizeof(seqs), &nlk->cb.prev_seq);
 	e->prev_seq_before = st->last_seq;
 	e->seq_before = st->last_seq;
 	e->prev_seq_after = seqs[0];
 	e->seq_after = seqs[1];
-	e->dev_base_seq = R(net->dev_base_seq);
-	e->addr_genid4 = R(net->ipv4.dev_addr_genid.counter);
-	if (bpf_core_field_exists(net->ipv6))
-		e->addr_genid6 = R(net->ipv6.dev_addr_genid.counter);
-	if (bpf_core_field_exists(net->nexthop))
-		e->nexthop_seq = R(net->nexthop.seq);
+	e->dev_base_seq = k[0];
+	e->addr_genid4 = k[1];
+	e->addr_genid6 = k[2];
+	e->nexthop_seq = k[3];
 	int done_errno = BPF_CORE_READ(nlk, dump_done_errno);
 	e->bytes = len;
 	e->ret = done_errno;
@@ -236,12 +248,15 @@ static __always_inline void notice_subject(struct notice_event *e, struct net *n
  * the dump it makes when it opens. */
 static __always_inline int notice(struct net *net, __u64 ino, struct nlmsghdr *h, __u8 *data, __u32 len, bool baseline)
 {
+	__u32 k[4];
+	counters_now(net, k); /* before the reservation: see chunk() */
 	struct notice_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_drop();
 		return 0;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
+	__builtin_memcpy(e->counters, k, sizeof(k));
 	__u64 id = bpf_get_current_pid_tgid();
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	e->type = EVENT_NOTICE;
@@ -250,7 +265,6 @@ static __always_inline int notice(struct net *net, __u64 ino, struct nlmsghdr *h
 	e->task_flags = BPF_CORE_READ(task, flags);
 	e->ts = bpf_ktime_get_ns();
 	e->netns = ino;
-	read_counters(net, e->counters);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	if (!baseline) {
 		e->msg_type = h->nlmsg_type;

@@ -57,6 +57,9 @@ func listen(ns *os.File, ino uint64, listeners *ebpf.Map) (_ *listener, err erro
 		l.fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 		return err
 	}); err != nil {
+		if l.fd >= 0 { // made, but the thread could not come back
+			unix.Close(l.fd)
+		}
 		return nil, fmt.Errorf("open the notification listener in network namespace %d: %w", ino, err)
 	}
 	defer func() {
@@ -122,10 +125,18 @@ func (l *listener) drain() {
 	}
 }
 
-func (l *listener) close() error {
-	l.closing.Store(true)
-	<-l.done
-	return unix.Close(l.fd)
+// closeListeners stops every drain first, then waits for them: each
+// notices within drainTimeout, together.
+func closeListeners(ls []*listener) error {
+	for _, l := range ls {
+		l.closing.Store(true)
+	}
+	var errs []error
+	for _, l := range ls {
+		<-l.done
+		errs = append(errs, unix.Close(l.fd))
+	}
+	return errors.Join(errs...)
 }
 
 // allNetNS lists the network namespaces there are: named ones, and those
@@ -164,5 +175,8 @@ func findNetNS(ino uint64) (*os.File, error) {
 			return f, nil
 		}
 	}
-	return nil, fmt.Errorf("network namespace %d: no name in %s and no process in it: nothing to open it by", ino, netns.Dir)
+	return nil, fmt.Errorf("network namespace %d: %w: no name in %s and no process in it", ino, errNoNetNS, netns.Dir)
 }
+
+// errNoNetNS is a namespace findNetNS has nothing to open by.
+var errNoNetNS = errors.New("nothing to open it by")

@@ -104,14 +104,10 @@ func (n *notices) add(e *readyNoticeEvent) []*Writer {
 		out = s.payOwed(out)
 	}
 	for i, c := range requestCounters {
-		from, to := s.seen[i], e.Counters[i]
-		if int32(to-from) <= 0 {
+		from, to, moved := s.advance(i, e.Counters[i])
+		if !moved {
 			continue
 		}
-		if to-from > maxBumps {
-			from = to - maxBumps
-		}
-		s.seen[i] = to
 		switch c {
 		case AddrGenID4, AddrGenID6:
 			if s.last != nil {
@@ -157,12 +153,9 @@ func (n *notices) observe(netns uint64, k Counters) []*Writer {
 		if c != AddrGenID4 && c != AddrGenID6 {
 			continue
 		}
-		from, to := s.seen[i], k.Get(c)
-		if int32(to-from) <= 0 || to-from > maxBumps {
-			continue
+		if from, to, moved := s.advance(i, k.Get(c)); moved {
+			out = appendBumps(out, s.last, c, from, to)
 		}
-		s.seen[i] = to
-		out = appendBumps(out, s.last, c, from, to)
 	}
 	return out
 }
@@ -175,6 +168,20 @@ func (n *notices) flush() []*Writer {
 		out = s.payOwed(out)
 	}
 	return out
+}
+
+// advance moves counter i's handed-out mark to now, and returns the
+// values bumped since: at most maxBumps, the latest.
+func (s *noticeNS) advance(i int, now uint32) (from, to uint32, moved bool) {
+	from, to = s.seen[i], now
+	if int32(to-from) <= 0 {
+		return 0, 0, false
+	}
+	s.seen[i] = to
+	if to-from > maxBumps {
+		from = to - maxBumps
+	}
+	return from, to, true
 }
 
 // unobserved reports whether a notice came in the namespace since a chunk

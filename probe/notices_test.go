@@ -57,8 +57,15 @@ func TestNotices(t *testing.T) {
 		},
 		{
 			name: "a chunk never settles a device's bump: its notice has yet to come",
-			in:   []*readyNoticeEvent{base},
+			in:   []*readyNoticeEvent{base, notice(rtmNewAddr, 1, "a", 10, 100, 200)},
 			obs:  &Counters{DevBaseSeq: 11, AddrGenID4: 100, AddrGenID6: 200},
+		},
+		{
+			name: "counters that wrapped around",
+			in: []*readyNoticeEvent{notice(0, 0, "", 0xffffffff, 0xffffffff, 200),
+				notice(rtmNewLink, 1, "a", 1, 0xffffffff, 200), notice(rtmNewAddr, 2, "b", 1, 0xffffffff, 200)},
+			obs:  &Counters{DevBaseSeq: 1, AddrGenID4: 0, AddrGenID6: 200},
+			want: []string{"register a dev_base_seq@4294967295", "register a dev_base_seq@0", "addr4-add b ipv4.dev_addr_genid@4294967295"},
 		},
 		{
 			name: "both devices of a pair go, then both are announced: one bump each",
@@ -138,9 +145,66 @@ func TestNoticesPokeOncePerNotice(t *testing.T) {
 	if !n.unobserved(1) || n.unobserved(1) {
 		t.Error("want one poke after a notice")
 	}
-	n.observe(1, Counters{DevBaseSeq: 10, AddrGenID4: 101})
 	n.add(notice(rtmNewAddr, 1, "a", 10, 101, 200))
+	n.observe(1, Counters{DevBaseSeq: 10, AddrGenID4: 102})
+	if n.unobserved(1) {
+		t.Error("poked although a chunk read the counters since the notice")
+	}
+	n.add(notice(rtmNewAddr, 1, "a", 10, 102, 200))
 	if !n.unobserved(1) {
 		t.Error("no poke after the next notice")
+	}
+}
+
+// TestSettle sets a chunk's counters back to what its handler read, as
+// cb->seq says: the counter itself for links and nexthops, one of the two
+// an address dump combines.
+func TestSettle(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		in   Sample
+		prev *Counters
+		want Counters
+	}{
+		{
+			name: "a link dump's seq is dev_base_seq",
+			in:   Sample{MsgType: rtmGetLink, SeqAfter: 10, Counters: Counters{DevBaseSeq: 11, AddrGenID4: 7}},
+			want: Counters{DevBaseSeq: 10, AddrGenID4: 7},
+		},
+		{
+			name: "a nexthop dump's seq is nexthop.seq",
+			in:   Sample{MsgType: rtmGetNexthop, SeqAfter: 4, Counters: Counters{NexthopSeq: 5}},
+			want: Counters{NexthopSeq: 4},
+		},
+		{
+			name: "an address dump whose counters still match",
+			in:   Sample{MsgType: rtmGetAddr, SeqAfter: 110, Counters: Counters{DevBaseSeq: 10, AddrGenID4: 100}},
+			want: Counters{DevBaseSeq: 10, AddrGenID4: 100},
+		},
+		{
+			name: "an address added since the handler ran",
+			in:   Sample{MsgType: rtmGetAddr, SeqAfter: 110, Counters: Counters{DevBaseSeq: 10, AddrGenID4: 101}},
+			prev: &Counters{DevBaseSeq: 10, AddrGenID4: 99},
+			want: Counters{DevBaseSeq: 10, AddrGenID4: 100},
+		},
+		{
+			name: "a device added since: the previous chunk rules out setting the address counter back",
+			in:   Sample{MsgType: rtmGetAddr, SeqAfter: 110, Counters: Counters{DevBaseSeq: 11, AddrGenID4: 100}},
+			prev: &Counters{DevBaseSeq: 10, AddrGenID4: 100},
+			want: Counters{DevBaseSeq: 10, AddrGenID4: 100},
+		},
+		{
+			name: "XOR, as kernels before the 2024 fix combine them",
+			in:   Sample{MsgType: rtmGetAddr, SeqAfter: 0x10 ^ 0x100, Counters: Counters{DevBaseSeq: 0x10, AddrGenID6: 0x101}},
+			want: Counters{DevBaseSeq: 0x10, AddrGenID6: 0x100},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.in
+			settle(&s, tt.prev)
+			if s.Counters != tt.want {
+				t.Errorf("counters %+v, want %+v", s.Counters, tt.want)
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -65,9 +66,11 @@ type Probe struct {
 	claims *claims
 	// The tracepoint backend on sk_data_ready: its object, its
 	// notification listener, and the bumps handed out to notices.
-	ready   readyObjects
-	listen  []*listener
-	notices *notices
+	ready    readyObjects
+	listen   []*listener
+	listenMu sync.Mutex // Close may run while Run pokes the listeners
+	notices  *notices
+	settler  settler
 	// Writers decoded and not yet read.
 	pending []*Writer
 }
@@ -240,7 +243,7 @@ func (p *Probe) Read() (any, error) {
 		case *Sample:
 			if p.notices != nil {
 				p.pending = p.notices.observe(ev.NetNS, ev.Counters)
-				settle(ev)
+				p.settler.settle(ev)
 			}
 		case *Writer:
 			if p.stacks {
@@ -323,17 +326,20 @@ func (p *Probe) flush(fn func(any)) {
 	}
 }
 
-// Drops returns how many events were lost: those the ring buffer had no
-// room for, and the notifications the tracepoint backend's listener had
-// no room for (their changes are then not seen).
+// Drops returns how many times events were lost: each event the ring
+// buffer had no room for, and each time the tracepoint backend's listener
+// found notifications lost for want of room (ENOBUFS: one or more; their
+// changes are then not seen).
 func (p *Probe) Drops() (uint64, error) {
 	var n uint64
 	if err := p.maps.Drops.Lookup(uint32(0), &n); err != nil {
 		return 0, fmt.Errorf("read drop counter: %w", err)
 	}
+	p.listenMu.Lock()
 	for _, l := range p.listen {
 		n += l.overruns.Load()
 	}
+	p.listenMu.Unlock()
 	return n, nil
 }
 
@@ -360,10 +366,10 @@ func (p *Probe) stack(id int32) ([]string, string) {
 // Close detaches and unloads everything; closing twice is harmless.
 func (p *Probe) Close() error {
 	var errs []error
-	for _, l := range p.listen {
-		errs = append(errs, l.close())
-	}
+	p.listenMu.Lock()
+	errs = append(errs, closeListeners(p.listen))
 	p.listen = nil
+	p.listenMu.Unlock()
 	if p.rd != nil {
 		errs = append(errs, p.rd.Close())
 	}

@@ -24,7 +24,8 @@ var readyLimits = []string{
 // openReady loads bpf/ready.c, attaches it to the sock:sk_data_ready raw
 // tracepoint (no tracefs needed), and opens the notification listener.
 func openReady(cfg Config, kernel *btf.Spec, syms *Kallsyms, o *objects) (_ *Probe, err error) {
-	p := &Probe{Backend: Tracepoint, Hooks: ReadyHooks, Limits: slices.Clone(readyLimits), syms: syms, notices: newNotices()}
+	p := &Probe{Backend: Tracepoint, Hooks: ReadyHooks, Limits: slices.Clone(readyLimits), syms: syms,
+		notices: newNotices(), settler: settler{}}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -46,17 +47,20 @@ func openReady(cfg Config, kernel *btf.Spec, syms *Kallsyms, o *objects) (_ *Pro
 	}
 	for _, ino := range spaces {
 		f, err := findNetNS(ino)
-		if err != nil {
-			// Its dumps are still seen; its writers are not.
-			p.Limits = append(p.Limits, fmt.Sprintf("changes in network namespace %d: %v", ino, err))
-			continue
+		if err == nil {
+			var l *listener
+			l, err = listen(f, ino, p.ready.Listeners)
+			f.Close()
+			if err == nil {
+				p.listen = append(p.listen, l)
+				continue
+			}
 		}
-		l, err := listen(f, ino, p.ready.Listeners)
-		f.Close()
-		if err != nil {
+		if cfg.NetNS != 0 && !errors.Is(err, errNoNetNS) {
 			return nil, err
 		}
-		p.listen = append(p.listen, l)
+		// Its dumps are still seen; its writers are not.
+		p.Limits = append(p.Limits, fmt.Sprintf("changes in network namespace %d: %v", ino, err))
 	}
 	return p, nil
 }
@@ -102,6 +106,8 @@ func (p *Probe) attachReady(o *objects, kernel *btf.Spec) error {
 // that followed the last notice are then known to be its
 // (notices.observe).
 func (p *Probe) poke() {
+	p.listenMu.Lock()
+	defer p.listenMu.Unlock()
 	for _, l := range p.listen {
 		if p.notices.unobserved(l.netns) {
 			l.readCounters()
@@ -121,9 +127,11 @@ const (
 // tells them: bpf/ready.c reads them when the chunk is queued, after the
 // handler let go of RTNL, and a change may have come in between. An
 // address dump's seq is dev_base_seq combined with its family's counter
-// (a sum since a 2024 fix, XOR before): when it no longer matches, the one
-// counter that moved since is set back.
-func settle(s *Sample) {
+// (a sum since a 2024 fix, XOR before): when it no longer matches, one
+// counter moved since, and is set back. Which one, seq alone cannot say:
+// prev, the counters of the dump's previous chunk (nil for its first),
+// rules out setting a counter back behind where it already was.
+func settle(s *Sample, prev *Counters) {
 	k := &s.Counters
 	seq := s.SeqAfter
 	switch s.MsgType {
@@ -138,20 +146,54 @@ func settle(s *Sample) {
 				return
 			}
 		}
-		recent := func(now, then uint32) bool { return now-then <= maxBumps }
-		for _, g := range genids {
-			for _, dev := range []uint32{seq - *g, seq ^ *g} {
-				if recent(k.DevBaseSeq, dev) {
-					k.DevBaseSeq = dev
+		// then is a value the counter may have had when the handler ran,
+		// now its value now, was its value at the previous chunk.
+		possible := func(then, now, was uint32, known bool) bool {
+			return now-then <= maxBumps && (!known || int32(then-was) >= 0)
+		}
+		var was Counters
+		if prev != nil {
+			was = *prev
+		}
+		for i, g := range genids {
+			wasG := []uint32{was.AddrGenID4, was.AddrGenID6}[i]
+			for _, v := range []uint32{seq - k.DevBaseSeq, seq ^ k.DevBaseSeq} {
+				if possible(v, *g, wasG, prev != nil) {
+					*g = v
 					return
 				}
 			}
-			for _, v := range []uint32{seq - k.DevBaseSeq, seq ^ k.DevBaseSeq} {
-				if recent(*g, v) {
-					*g = v
+			for _, dev := range []uint32{seq - *g, seq ^ *g} {
+				if possible(dev, k.DevBaseSeq, was.DevBaseSeq, prev != nil) {
+					k.DevBaseSeq = dev
 					return
 				}
 			}
 		}
 	}
+}
+
+// settler keeps each running dump's last chunk counters for settle.
+type settler map[DumpKey]Counters
+
+// maxSettling bounds the dumps a settler remembers: a dump whose socket
+// closed before its last chunk is never forgotten otherwise.
+const maxSettling = 4096
+
+func (st settler) settle(s *Sample) {
+	key := s.DumpKey()
+	prev, ok := st[key]
+	if ok {
+		settle(s, &prev)
+	} else {
+		settle(s, nil)
+	}
+	if s.Done {
+		delete(st, key)
+		return
+	}
+	if len(st) >= maxSettling {
+		clear(st)
+	}
+	st[key] = s.Counters
 }
