@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nltrace/nltrace/internal/netns"
+	"github.com/nltrace/nltrace/internal/rtsock"
 )
 
 // listener is nltrace's own socket subscribed to the link, address and
@@ -51,46 +52,27 @@ var noticeGroups = []int{unix.RTNLGRP_LINK, unix.RTNLGRP_IPV4_IFADDR, unix.RTNLG
 // listen opens the listener in the namespace ns (inode ino), tells the
 // program its port id, and has it report the counters to start from.
 func listen(ns *os.File, ino uint64, listeners *ebpf.Map) (_ *listener, err error) {
-	l := &listener{netns: ino, fd: -1, done: make(chan struct{})}
-	// A socket stays in the namespace it was made in.
-	if err := netns.DoFile(ns, func() (err error) {
-		l.fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
-		return err
-	}); err != nil {
-		if l.fd >= 0 { // made, but the thread could not come back
-			unix.Close(l.fd)
-		}
-		return nil, fmt.Errorf("open the notification listener in network namespace %d: %w", ino, err)
+	fd, portID, err := rtsock.Open(ns, 0, listenBuffer)
+	if err != nil {
+		return nil, fmt.Errorf("the notification listener in network namespace %d: %w", ino, err)
 	}
+	l := &listener{netns: ino, fd: fd, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			unix.Close(l.fd)
 		}
 	}()
-	if err := unix.Bind(l.fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, fmt.Errorf("listener: bind: %w", err)
-	}
+	// The tracepoint's kernels (6.6+) all have every group.
 	for _, g := range noticeGroups {
-		// Kernels without nexthop objects have no such group.
-		if err := unix.SetsockoptInt(l.fd, unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, g); err != nil && g != unix.RTNLGRP_NEXTHOP {
+		if err := unix.SetsockoptInt(l.fd, unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, g); err != nil {
 			return nil, fmt.Errorf("listener: join rtnetlink group %d: %w", g, err)
-		}
-	}
-	// Past the net.core.rmem_max limit where the process may (CAP_NET_ADMIN).
-	if unix.SetsockoptInt(l.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, listenBuffer) != nil {
-		if err := unix.SetsockoptInt(l.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, listenBuffer); err != nil {
-			return nil, fmt.Errorf("listener: receive buffer: %w", err)
 		}
 	}
 	tv := unix.NsecToTimeval(drainTimeout.Nanoseconds())
 	if err := unix.SetsockoptTimeval(l.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		return nil, fmt.Errorf("listener: receive timeout: %w", err)
 	}
-	sa, err := unix.Getsockname(l.fd)
-	if err != nil {
-		return nil, fmt.Errorf("listener: port id: %w", err)
-	}
-	key := readyListenerKey{Netns: ino, Portid: sa.(*unix.SockaddrNetlink).Pid}
+	key := readyListenerKey{Netns: ino, Portid: portID}
 	if err := listeners.Put(key, uint8(1)); err != nil {
 		return nil, fmt.Errorf("listener: register port %d: %w", key.Portid, err)
 	}
@@ -139,40 +121,37 @@ func closeListeners(ls []*listener) error {
 	return errors.Join(errs...)
 }
 
-// allNetNS lists the network namespaces there are: named ones, and those
-// processes are in.
-func allNetNS() ([]uint64, error) {
+// netNamespace is a network namespace and a path that opens it.
+type netNamespace struct {
+	ino  uint64
+	path string
+}
+
+// netNamespaces lists the network namespaces there are, each once, with
+// the first path found to it: a name, then a thread of this process in
+// it, then any process in it.
+func netNamespaces() []netNamespace {
 	named, _ := filepath.Glob(filepath.Join(netns.Dir, "*"))
-	procs, err := filepath.Glob("/proc/[0-9]*/ns/net")
-	if err != nil || len(procs) == 0 {
-		return nil, fmt.Errorf("list network namespaces: no /proc/*/ns/net (%v)", err)
-	}
+	threads, _ := filepath.Glob("/proc/self/task/*/ns/net")
+	procs, _ := filepath.Glob("/proc/[0-9]*/ns/net")
 	seen := map[uint64]bool{}
-	var out []uint64
-	for _, path := range append(named, procs...) {
+	var out []netNamespace
+	for _, path := range slices.Concat(named, threads, procs) {
 		var st unix.Stat_t
 		if unix.Stat(path, &st) != nil || seen[st.Ino] {
 			continue
 		}
 		seen[st.Ino] = true
-		out = append(out, st.Ino)
+		out = append(out, netNamespace{st.Ino, path})
 	}
-	return out, nil
+	return out
 }
 
-// findNetNS opens the network namespace with inode ino: a named one, or
-// one a thread of this process or another process is in.
+// findNetNS opens the network namespace with inode ino.
 func findNetNS(ino uint64) (*os.File, error) {
-	named, _ := filepath.Glob(filepath.Join(netns.Dir, "*"))
-	threads, _ := filepath.Glob("/proc/self/task/*/ns/net")
-	procs, _ := filepath.Glob("/proc/[0-9]*/ns/net")
-	for _, path := range slices.Concat(named, threads, procs) {
-		var st unix.Stat_t
-		if unix.Stat(path, &st) != nil || st.Ino != ino {
-			continue
-		}
-		if f, err := netns.Open(path); err == nil {
-			return f, nil
+	for _, n := range netNamespaces() {
+		if n.ino == ino {
+			return netns.Open(n.path)
 		}
 	}
 	return nil, fmt.Errorf("network namespace %d: %w: no name in %s and no process in it", ino, errNoNetNS, netns.Dir)

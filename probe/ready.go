@@ -5,12 +5,15 @@ package probe
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
+
+	"github.com/nltrace/nltrace/internal/netns"
 )
 
 // readyLimits is what the tracepoint backend on sk_data_ready cannot see
@@ -38,31 +41,45 @@ func openReady(cfg Config, kernel *btf.Spec, syms *Kallsyms, o *objects) (_ *Pro
 	if p.rd, err = ringbuf.NewReader(p.maps.Events); err != nil {
 		return nil, fmt.Errorf("open ring buffer: %w", err)
 	}
-	spaces := []uint64{cfg.NetNS}
-	if cfg.NetNS == 0 {
-		if spaces, err = allNetNS(); err != nil {
-			return nil, err
-		}
-		p.Limits = append(p.Limits, "changes in namespaces made after the probe opened: it listens in those there were")
-	}
-	for _, ino := range spaces {
-		f, err := findNetNS(ino)
+	if cfg.NetNS != 0 {
+		f, err := findNetNS(cfg.NetNS)
 		if err == nil {
-			var l *listener
-			l, err = listen(f, ino, p.ready.Listeners)
-			f.Close()
-			if err == nil {
-				p.listen = append(p.listen, l)
-				continue
-			}
+			err = p.listenIn(f, cfg.NetNS)
 		}
-		if cfg.NetNS != 0 && !errors.Is(err, errNoNetNS) {
+		if err != nil && !errors.Is(err, errNoNetNS) {
 			return nil, err
 		}
-		// Its dumps are still seen; its writers are not.
-		p.Limits = append(p.Limits, fmt.Sprintf("changes in network namespace %d: %v", ino, err))
+		if err != nil {
+			// Its dumps are still seen; its writers are not.
+			p.Limits = append(p.Limits, fmt.Sprintf("changes in network namespace %d: %v", cfg.NetNS, err))
+		}
+		return p, nil
+	}
+	spaces := netNamespaces()
+	if len(spaces) == 0 {
+		return nil, errors.New("list network namespaces: no /proc/*/ns/net")
+	}
+	p.Limits = append(p.Limits, "changes in namespaces made after the probe opened: it listens in those there were")
+	for _, n := range spaces {
+		f, err := netns.Open(n.path)
+		if err == nil {
+			err = p.listenIn(f, n.ino)
+		}
+		if err != nil {
+			p.Limits = append(p.Limits, fmt.Sprintf("changes in network namespace %d: %v", n.ino, err))
+		}
 	}
 	return p, nil
+}
+
+// listenIn opens a listener in the namespace f (inode ino), and closes f.
+func (p *Probe) listenIn(f *os.File, ino uint64) error {
+	defer f.Close()
+	l, err := listen(f, ino, p.ready.Listeners)
+	if err == nil {
+		p.listen = append(p.listen, l)
+	}
+	return err
 }
 
 // readySides are the builds of bpf/ready.c to try, fastest first.

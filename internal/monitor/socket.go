@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/nltrace/nltrace/internal/netns"
+	"github.com/nltrace/nltrace/internal/rtsock"
 	"github.com/nltrace/nltrace/nlclient"
 )
 
@@ -43,23 +43,15 @@ type listener struct {
 // listen opens a rtnetlink socket in the namespace ns (nil: the caller's),
 // subscribed to the kinds' groups.
 func listen(ns *os.File, kinds []nlclient.Kind, allNSID bool, rcvbuf int) (*listener, error) {
-	var fd int
-	open := func() (err error) {
-		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_ROUTE)
-		return err
+	if rcvbuf == 0 {
+		rcvbuf = DefaultRcvBuf
 	}
-	var err error
-	if ns == nil {
-		err = open()
-	} else {
-		// A socket stays in the namespace it was made in.
-		err = netns.DoFile(ns, open)
-	}
+	fd, portID, err := rtsock.Open(ns, unix.SOCK_NONBLOCK, rcvbuf)
 	if err != nil {
-		return nil, fmt.Errorf("open rtnetlink socket: %w", err)
+		return nil, err
 	}
-	l := &listener{f: os.NewFile(uintptr(fd), "rtnetlink"), buf: make([]byte, datagramSize), oob: make([]byte, unix.CmsgSpace(4))}
-	if err := l.setup(fd, kinds, allNSID, rcvbuf); err != nil {
+	l := &listener{f: os.NewFile(uintptr(fd), "rtnetlink"), portID: portID, buf: make([]byte, datagramSize), oob: make([]byte, unix.CmsgSpace(4))}
+	if err := l.setup(fd, kinds, allNSID); err != nil {
 		l.f.Close()
 		return nil, err
 	}
@@ -78,15 +70,7 @@ func listen(ns *os.File, kinds []nlclient.Kind, allNSID bool, rcvbuf int) (*list
 	return l, nil
 }
 
-func (l *listener) setup(fd int, kinds []nlclient.Kind, allNSID bool, rcvbuf int) error {
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return fmt.Errorf("bind rtnetlink socket: %w", err)
-	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return fmt.Errorf("rtnetlink socket: %w", err)
-	}
-	l.portID = sa.(*unix.SockaddrNetlink).Pid
+func (l *listener) setup(fd int, kinds []nlclient.Kind, allNSID bool) error {
 	for _, k := range kinds {
 		if err := unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, int(groups[k])); err != nil {
 			return fmt.Errorf("subscribe to %v notifications: %w", k, err)
@@ -97,16 +81,7 @@ func (l *listener) setup(fd int, kinds []nlclient.Kind, allNSID bool, rcvbuf int
 			return fmt.Errorf("listen to every namespace (NETLINK_LISTEN_ALL_NSID, kernel 4.20+, needs CAP_NET_BROADCAST): %w", err)
 		}
 	}
-	if rcvbuf == 0 {
-		rcvbuf = DefaultRcvBuf
-	}
-	// SO_RCVBUFFORCE passes net.core.rmem_max but needs CAP_NET_ADMIN;
-	// without it SO_RCVBUF gets what rmem_max allows.
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf) != nil {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf); err != nil {
-			return fmt.Errorf("set the receive buffer to %d bytes: %w", rcvbuf, err)
-		}
-	}
+	var err error
 	if l.rcvbuf, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF); err != nil {
 		return fmt.Errorf("read the receive buffer size: %w", err)
 	}
