@@ -43,6 +43,11 @@ type JoinerConfig struct {
 	// in the order they are ready, not always the order their results
 	// came. It is called with the Joiner locked.
 	OnDump func(*Dump)
+	// FromSamples joins dumps no result will come for (other processes'
+	// dumps, watched on a live host): each dump's result is made from its
+	// samples, the kernel's flags being what the dumper received, once
+	// its last sample is in or SampleTimeout has passed.
+	FromSamples bool
 	// Clock is time.Now unless a test drives time itself.
 	Clock func() time.Time
 }
@@ -195,6 +200,11 @@ func (j *Joiner) bucket(key probe.DumpKey, now int64) *bucket {
 
 func (j *Joiner) addSample(s *probe.Sample, now int64) {
 	b := j.bucket(s.DumpKey(), now)
+	if j.cfg.FromSamples && b.claims == 0 {
+		// A new dump: its result is made when it is joined.
+		b.claims++
+		j.pending.push(&pendingDump{b: b, arrived: now})
+	}
 	if len(b.samples) == 0 {
 		b.least = s.Counters
 	} else {
@@ -266,6 +276,9 @@ func (j *Joiner) join(p *pendingDump) {
 	p.joined, p.b = true, nil
 	b.claims--
 	slices.SortStableFunc(b.samples, func(x, y *probe.Sample) int { return cmp.Compare(x.Start, y.Start) })
+	if p.r == nil {
+		p.r = resultFrom(b.samples)
+	}
 	d := &Dump{Result: p.r, Kind: p.r.Kind, NetNS: b.key.NetNS, PortID: b.key.PortID, Seq: b.key.Seq, Samples: b.samples}
 	d.join(&j.writers)
 	j.tally.add(d)

@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -428,5 +429,32 @@ func TestJoinerOnDump(t *testing.T) {
 	}
 	if a.Dumps[0].Samples != nil || a.Dumps[0].Result.Objects != nil {
 		t.Errorf("a listed dump keeps its samples or objects")
+	}
+}
+
+// TestJoinerFromSamples: with no results, dumps made from their samples
+// are joined as the dumpers' results would have been, where the kernel's
+// flags are what the dumpers received.
+func TestJoinerFromSamples(t *testing.T) {
+	cfg := churny
+	cfg.Mismatch, cfg.Drop, cfg.Exec = 0, 0, 0
+	evs := events(cfg)
+	want := batch(evs, 5)
+	var kernel []timed
+	for _, e := range evs {
+		if _, ok := e.ev.(*nlclient.Result); !ok {
+			kernel = append(kernel, e)
+		}
+	}
+	got, j := stream(kernel, JoinerConfig{MaxDumps: -1, FromSamples: true})
+	// Listed in the order their first samples came, not their results.
+	byKey := func(a, b *Dump) int {
+		return cmp.Or(cmp.Compare(a.PortID, b.PortID), cmp.Compare(a.Seq, b.Seq))
+	}
+	slices.SortFunc(got.Dumps, byKey)
+	slices.SortFunc(want.Dumps, byKey)
+	sameAttribution(t, got, want)
+	if j.pending.len() != 0 || len(j.buckets) != 0 {
+		t.Errorf("after the flush: %d dumps pending, %d buckets", j.pending.len(), len(j.buckets))
 	}
 }

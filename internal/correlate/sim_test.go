@@ -169,7 +169,7 @@ func (s *sim) dump(k nlclient.Kind, port uint32) *nlclient.Result {
 			s.writer(ns)
 		}
 		done := i == n+1
-		smp := &probe.Sample{Start: uint64(s.t), NetNS: ns, PortID: port, Seq: seq, Handler: "handler",
+		smp := &probe.Sample{Start: uint64(s.t), NetNS: ns, PortID: port, Seq: seq, Handler: handlerOf(k),
 			PrevSeqBefore: prev, SeqAfter: seqOf(k, c), Comm: "nltrace"}
 		s.t += 50 * time.Microsecond
 		if s.rng.Float64() < s.cfg.Late {
@@ -255,6 +255,16 @@ func events(cfg simConfig) []timed {
 	var out []timed
 	simulate(cfg, func(e timed) { out = append(out, e) })
 	return out
+}
+
+// handlerOf names the kernel's dump handler of a kind the sim dumps.
+func handlerOf(k nlclient.Kind) string {
+	for h, hk := range handlerKinds {
+		if hk == k {
+			return h
+		}
+	}
+	return "handler"
 }
 
 // fakeClock is a Joiner's clock that a test sets.
