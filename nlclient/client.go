@@ -54,7 +54,7 @@ func (c *Client) open() error {
 }
 
 func dialNetlink(t Target) (socket, uint64, error) {
-	f, err := t.open()
+	f, err := t.Open()
 	if err != nil {
 		return nil, 0, err
 	}

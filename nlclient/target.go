@@ -55,9 +55,9 @@ func (t Target) String() string {
 	return "current"
 }
 
-// open returns the target's namespace file, checked to be one; the caller
+// Open returns the target's namespace file, checked to be one; the caller
 // closes it.
-func (t Target) open() (*os.File, error) {
+func (t Target) Open() (*os.File, error) {
 	path := "/proc/self/ns/net"
 	switch {
 	case t.Path != "":

@@ -10,3 +10,14 @@ func UseRawTracepoint(t testing.TB) {
 	readySides = []side{readySide}
 	t.Cleanup(func() { readySides = old })
 }
+
+// Listening lists the namespaces the tracepoint backend's listeners are in.
+func Listening(p *Probe) []uint64 {
+	p.listenMu.Lock()
+	defer p.listenMu.Unlock()
+	var out []uint64
+	for _, l := range p.listen {
+		out = append(out, l.netns)
+	}
+	return out
+}

@@ -34,6 +34,7 @@ import (
 // BenchmarkOverhead).
 type listener struct {
 	netns    uint64
+	key      readyListenerKey // its entry in the program's listeners map
 	fd       int
 	overruns atomic.Uint64
 	closing  atomic.Bool
@@ -72,9 +73,9 @@ func listen(ns *os.File, ino uint64, listeners *ebpf.Map) (_ *listener, err erro
 	if err := unix.SetsockoptTimeval(l.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		return nil, fmt.Errorf("listener: receive timeout: %w", err)
 	}
-	key := readyListenerKey{Netns: ino, Portid: portID}
-	if err := listeners.Put(key, uint8(1)); err != nil {
-		return nil, fmt.Errorf("listener: register port %d: %w", key.Portid, err)
+	l.key = readyListenerKey{Netns: ino, Portid: portID}
+	if err := listeners.Put(l.key, uint8(1)); err != nil {
+		return nil, fmt.Errorf("listener: register port %d: %w", l.key.Portid, err)
 	}
 	if err := l.readCounters(); err != nil {
 		return nil, fmt.Errorf("listener: dump nexthops: %w", err)

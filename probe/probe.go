@@ -71,6 +71,13 @@ type Probe struct {
 	listenMu sync.Mutex // Close may run while Run pokes the listeners
 	notices  *notices
 	settler  settler
+	// With no namespace given, the listeners follow the namespaces as
+	// they come and go (follow): when they were last looked for, and the
+	// namespaces they could not open in since TakeFollowErrors.
+	followAll  bool
+	followed   time.Time
+	followErrs []error
+	unheard    map[uint64]bool
 	// Writers decoded and not yet read.
 	pending []*Writer
 }
@@ -278,6 +285,7 @@ func (p *Probe) Run(ctx context.Context, fn func(any)) error {
 				return nil
 			}
 			p.resolve(fn)
+			p.followNow()
 			continue
 		case errors.Is(err, os.ErrClosed):
 			p.flush(fn)
@@ -286,6 +294,8 @@ func (p *Probe) Run(ctx context.Context, fn func(any)) error {
 			return err
 		}
 		fn(ev)
+		// Events may come without a pause for minutes.
+		p.followNow()
 	}
 }
 

@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
-
-	"github.com/nltrace/nltrace/internal/netns"
 )
 
 // readyLimits is what the tracepoint backend on sk_data_ready cannot see
@@ -55,20 +54,15 @@ func openReady(cfg Config, kernel *btf.Spec, syms *Kallsyms, o *objects) (_ *Pro
 		}
 		return p, nil
 	}
-	spaces := netNamespaces()
-	if len(spaces) == 0 {
+	if len(netNamespaces()) == 0 {
 		return nil, errors.New("list network namespaces: no /proc/*/ns/net")
 	}
-	p.Limits = append(p.Limits, "changes in namespaces made after the probe opened: it listens in those there were")
-	for _, n := range spaces {
-		f, err := netns.Open(n.path)
-		if err == nil {
-			err = p.listenIn(f, n.ino)
-		}
-		if err != nil {
-			p.Limits = append(p.Limits, fmt.Sprintf("changes in network namespace %d: %v", n.ino, err))
-		}
+	p.followAll, p.unheard = true, map[uint64]bool{}
+	p.Limits = append(p.Limits, fmt.Sprintf("changes in a namespace made while the probe runs, until its listener opens (it looks for new namespaces every %v)", followEvery))
+	for _, err := range p.follow() {
+		p.Limits = append(p.Limits, "changes in "+err.Error())
 	}
+	p.followed = time.Now()
 	return p, nil
 }
 
