@@ -38,6 +38,7 @@ func main() {
 			dumpCommand(),
 			cleanupCommand(),
 			monitorCommand(),
+			watchCommand(),
 		},
 		HideHelpCommand: true,
 		OnUsageError:    usageError,

@@ -419,6 +419,16 @@ func (j *Joiner) shedWriters(now int64) {
 	}
 }
 
+// Sweep joins the dumps that are ready, when no event comes to do it,
+// and returns how many samples and writers were dropped so far for
+// overload.
+func (j *Joiner) Sweep() (droppedSamples, droppedWriters int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.sweep(j.now())
+	return j.droppedSamples, j.droppedWriters
+}
+
 // Attribution joins the dumps that are ready and returns the attribution
 // so far; the Joiner goes on.
 func (j *Joiner) Attribution() *Attribution {
