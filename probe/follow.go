@@ -45,7 +45,9 @@ func (p *Probe) follow() []error {
 			// A namespace made later may get the same inode.
 			delete(p.notices.ns, l.netns)
 		}
-		errs = append(errs, closeListeners(gone))
+		if err := closeListeners(gone); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	p.listen = keep
 	for ino, path := range present {
