@@ -134,7 +134,7 @@ type netNamespace struct {
 func netNamespaces() []netNamespace {
 	named, _ := filepath.Glob(filepath.Join(netns.Dir, "*"))
 	threads, _ := filepath.Glob("/proc/self/task/*/ns/net")
-	procs, _ := filepath.Glob("/proc/[0-9]*/ns/net")
+	procs := processNetNS()
 	seen := map[uint64]bool{}
 	var out []netNamespace
 	for _, path := range slices.Concat(named, threads, procs) {
@@ -144,6 +144,20 @@ func netNamespaces() []netNamespace {
 		}
 		seen[st.Ino] = true
 		out = append(out, netNamespace{st.Ino, path})
+	}
+	return out
+}
+
+// processNetNS lists /proc/PID/ns/net for every process. Glob would list
+// each /proc/PID/ns directory, which only its owner may read without
+// CAP_DAC_READ_SEARCH; stat needs only CAP_SYS_PTRACE.
+func processNetNS() []string {
+	entries, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range entries {
+		if name := e.Name(); name[0] >= '1' && name[0] <= '9' {
+			out = append(out, "/proc/"+name+"/ns/net")
+		}
 	}
 	return out
 }
