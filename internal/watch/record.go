@@ -110,10 +110,13 @@ func describe(in *correlate.Interruption) string {
 	if len(moves) > 0 {
 		b.WriteString(": " + strings.Join(moves, ", "))
 	}
-	if len(in.Writers) > 0 {
+	switch {
+	case len(in.Writers) > 0:
 		b.WriteString(" by " + byWriter(in.Writers))
-	}
-	if in.Note != "" {
+	case len(in.Moves) > 0:
+		// The JSON record keeps the note (hook skipped, events lost).
+		b.WriteString(" by a writer not seen")
+	case in.Note != "":
 		b.WriteString(" (" + in.Note + ")")
 	}
 	return b.String()

@@ -23,7 +23,7 @@ func TestInterruptedLine(t *testing.T) {
 	}
 	want := "12:03:04.512 kubelet[812] netns 4026531840 link dump interrupted (attempt 2 in a row) at chunk 7: dev_base_seq +2 by " +
 		"containerd-shim[3301] (register veth3f2a, unregister veth9c01), kernel worker kworker/0:1 (addr6-new); " +
-		"and at NLMSG_DONE: dev_base_seq +1 (counter moved but no writer event recorded)"
+		"and at NLMSG_DONE: dev_base_seq +1 by a writer not seen"
 	if got := r.String(); got != want {
 		t.Errorf("line:\n got %s\nwant %s", got, want)
 	}
