@@ -662,6 +662,17 @@ int tp_enter_sendto(struct sys_enter_ctx *ctx)
 	return send_enter(ctx, sk, ctx->args[1], ctx->args[2]);
 }
 
+/* write(2) on an rtnetlink socket sends one message as sendto does:
+ * busybox's ip sends every request so. */
+SEC("tracepoint/syscalls/sys_enter_write")
+int tp_enter_write(struct sys_enter_ctx *ctx)
+{
+	struct sock *sk = rtnl_sock(ctx->args[0]);
+	if (!sk)
+		return 0;
+	return send_enter(ctx, sk, ctx->args[1], ctx->args[2]);
+}
+
 SEC("tracepoint/syscalls/sys_enter_recvmsg")
 int tp_enter_recvmsg(struct sys_enter_ctx *ctx)
 {

@@ -139,6 +139,7 @@ const (
 	syscallProgTpEnterRecvmsg    = "tp_enter_recvmsg"
 	syscallProgTpEnterSendmsg    = "tp_enter_sendmsg"
 	syscallProgTpEnterSendto     = "tp_enter_sendto"
+	syscallProgTpEnterWrite      = "tp_enter_write"
 	syscallProgTpExit            = "tp_exit"
 	syscallProgTpLockGot         = "tp_lock_got"
 	syscallProgTpLockWait        = "tp_lock_wait"
@@ -195,6 +196,7 @@ type syscallProgramSpecs struct {
 	TpEnterRecvmsg  *ebpf.ProgramSpec `ebpf:"tp_enter_recvmsg"`
 	TpEnterSendmsg  *ebpf.ProgramSpec `ebpf:"tp_enter_sendmsg"`
 	TpEnterSendto   *ebpf.ProgramSpec `ebpf:"tp_enter_sendto"`
+	TpEnterWrite    *ebpf.ProgramSpec `ebpf:"tp_enter_write"`
 	TpExit          *ebpf.ProgramSpec `ebpf:"tp_exit"`
 	TpLockGot       *ebpf.ProgramSpec `ebpf:"tp_lock_got"`
 	TpLockWait      *ebpf.ProgramSpec `ebpf:"tp_lock_wait"`
@@ -277,6 +279,7 @@ type syscallPrograms struct {
 	TpEnterRecvmsg  *ebpf.Program `ebpf:"tp_enter_recvmsg"`
 	TpEnterSendmsg  *ebpf.Program `ebpf:"tp_enter_sendmsg"`
 	TpEnterSendto   *ebpf.Program `ebpf:"tp_enter_sendto"`
+	TpEnterWrite    *ebpf.Program `ebpf:"tp_enter_write"`
 	TpExit          *ebpf.Program `ebpf:"tp_exit"`
 	TpLockGot       *ebpf.Program `ebpf:"tp_lock_got"`
 	TpLockWait      *ebpf.Program `ebpf:"tp_lock_wait"`
@@ -289,6 +292,7 @@ func (p *syscallPrograms) Close() error {
 		p.TpEnterRecvmsg,
 		p.TpEnterSendmsg,
 		p.TpEnterSendto,
+		p.TpEnterWrite,
 		p.TpExit,
 		p.TpLockGot,
 		p.TpLockWait,

@@ -45,7 +45,7 @@ type tracepointProg struct {
 // program serves them all.
 func syscallHooks(o *syscallObjects) []tracepointProg {
 	return []tracepointProg{
-		{"sendmsg", o.TpEnterSendmsg}, {"sendto", o.TpEnterSendto},
+		{"sendmsg", o.TpEnterSendmsg}, {"sendto", o.TpEnterSendto}, {"write", o.TpEnterWrite},
 		{"recvmsg", o.TpEnterRecvmsg}, {"recvfrom", o.TpEnterRecvfrom},
 		{"ioctl", o.TpEnterIoctl},
 	}
