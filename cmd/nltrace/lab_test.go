@@ -51,7 +51,9 @@ func labClients(t *testing.T) string {
 // what nltrace saw of its runs.
 func runLab(t *testing.T, client string, args ...string) *report.ExecReport {
 	t.Helper()
-	nlArgs := []string{"dump", "--churn", "--links", fmt.Sprint(labLinks), "--runs", "5", "--json", "--exec", "--", client}
+	// A run of v1.1.0 takes close to the default 10 s exec timeout in a
+	// busy one-CPU guest.
+	nlArgs := []string{"dump", "--churn", "--links", fmt.Sprint(labLinks), "--runs", "5", "--exec-timeout", "60s", "--json", "--exec", "--", client}
 	cmd := nltrace(t, append(nlArgs, args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

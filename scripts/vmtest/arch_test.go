@@ -193,7 +193,7 @@ func TestInitramfsCarriesGuestBusybox(t *testing.T) {
 	os.WriteFile(mod, []byte("module"), 0o644)
 	k := &kernel{Guest: guestSpec{"6.12", "arm64"}, Busybox: bb, Modules: []string{mod}}
 	dst := filepath.Join(dir, "initrd.cpio")
-	if err := writeInitramfs(dst, dir, k, guestOptions{RunID: "x", Modules: []string{"veth"}}, nil, ""); err != nil {
+	if err := writeInitramfs(dst, dir, k, guestOptions{RunID: "x", Modules: []string{"veth"}}, nil, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	files := readNewc(t, dst)
@@ -262,7 +262,7 @@ func TestInitramfsCarriesModuleDocs(t *testing.T) {
 	k := &kernel{Guest: guestSpec{"6.12", "amd64"}, Busybox: filepath.Join(root, "busybox")}
 	pkgs := []testPkg{{Rel: "internal/report", Dir: pkgDir, Binary: filepath.Join(pkgDir, "report.bin")}}
 	dst := filepath.Join(t.TempDir(), "initrd.cpio")
-	if err := writeInitramfs(dst, root, k, guestOptions{RunID: "x"}, pkgs, ""); err != nil {
+	if err := writeInitramfs(dst, root, k, guestOptions{RunID: "x"}, pkgs, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	files := readNewc(t, dst)

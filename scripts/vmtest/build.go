@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // selfPkg is this harness. Its tests boot QEMU, so it is only run in the
@@ -90,12 +91,15 @@ func listPackages(root string, patterns []string, progress io.Writer) ([]testPkg
 
 // archBuild is what the guests of one architecture run: their packages'
 // test binaries and, when they test ./cmd/nltrace, the command itself
-// (NLTRACE_BIN).
+// (NLTRACE_BIN); the client lab (NLTRACE_LAB_BIN) when they test
+// ./cmd/nltrace or ./internal/watch, whose tests run its clients.
 type archBuild struct {
 	Arch       string
 	Pkgs       []testPkg
-	Nltrace    string // "" when not built
-	NltraceErr error  // why ./cmd/nltrace did not build; fails the guests
+	Nltrace    string   // "" when not built
+	NltraceErr error    // why ./cmd/nltrace did not build; fails the guests
+	Lab        []string // the lab's clients, packed under labDir; nil when not built
+	LabErr     error    // why a client did not build; fails the guests
 }
 
 // build compiles static test binaries (the guest has no libc) into outDir.
@@ -105,11 +109,12 @@ func (b *archBuild) build(root, outDir string, progress io.Writer) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("build directory: %w", err)
 	}
-	wantNltrace := false
+	wantNltrace, wantLab := false, false
 	for i := range b.Pkgs {
 		p := &b.Pkgs[i]
 		p.Binary = filepath.Join(outDir, p.binName())
 		wantNltrace = wantNltrace || p.Name() == "./cmd/nltrace"
+		wantLab = wantLab || p.Name() == "./cmd/nltrace" || p.Name() == "./internal/watch"
 		fmt.Fprintf(progress, "vmtest: building %s test binary for %s\n", p.Name(), b.Arch)
 		if err := goBuild(root, b.Arch, "test", "-c", "-o", p.Binary, p.Name()); err != nil {
 			p.BuildErr = err
@@ -120,18 +125,75 @@ func (b *archBuild) build(root, outDir string, progress io.Writer) error {
 			return fmt.Errorf("%s test binary: %w (the harness builds with CGO_ENABLED=0 GOARCH=%s)", p.Name(), err, b.Arch)
 		}
 	}
-	if !wantNltrace {
+	if wantNltrace {
+		bin := filepath.Join(outDir, "nltrace")
+		fmt.Fprintf(progress, "vmtest: building ./cmd/nltrace for %s\n", b.Arch)
+		if err := goBuild(root, b.Arch, "build", "-o", bin, "./cmd/nltrace"); err != nil {
+			fmt.Fprintf(progress, "vmtest: %v\n", err)
+			b.NltraceErr = fmt.Errorf("./cmd/nltrace does not build for %s, NLTRACE_BIN is unset in its guests", b.Arch)
+		} else {
+			b.Nltrace = bin
+		}
+	}
+	if !wantLab {
 		return nil
 	}
-	bin := filepath.Join(outDir, "nltrace")
-	fmt.Fprintf(progress, "vmtest: building ./cmd/nltrace for %s\n", b.Arch)
-	if err := goBuild(root, b.Arch, "build", "-o", bin, "./cmd/nltrace"); err != nil {
+	start := time.Now()
+	fmt.Fprintf(progress, "vmtest: building the client lab (testdata/clients) for %s\n", b.Arch)
+	lab, err := buildLab(root, b.Arch, filepath.Join(outDir, "lab"))
+	if err != nil {
 		fmt.Fprintf(progress, "vmtest: %v\n", err)
-		b.NltraceErr = fmt.Errorf("./cmd/nltrace does not build for %s, NLTRACE_BIN is unset in its guests", b.Arch)
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		b.LabErr = fmt.Errorf("%s (details above); NLTRACE_LAB_BIN is unset in the %s guests", first, b.Arch)
 		return nil
 	}
-	b.Nltrace = bin
+	b.Lab = lab
+	names := make([]string, len(lab))
+	for i, c := range lab {
+		names[i] = filepath.Base(c)
+	}
+	fmt.Fprintf(progress, "vmtest: built %s for %s in %.1fs\n", strings.Join(names, " "), b.Arch, time.Since(start).Seconds())
 	return nil
+}
+
+// labDir is where the guests find the client lab. /init exports it as
+// NLTRACE_LAB_BIN, which cmd/nltrace's lab tests use instead of building
+// the lab: the guests have no Go toolchain.
+const labDir = "/lab"
+
+// buildLab builds the Go clients of the client lab (testdata/clients/vnl-*,
+// each its own module pinned to one vishvananda/netlink version) for arch,
+// the way scripts/lab.sh build does for the host. The ip client is left
+// out: it runs iproute2's ip, and the guests have busybox's. A client that
+// does not build is an error naming it: its module comes from the module
+// cache or proxy, and a lab short of a client would only skip its test.
+func buildLab(root, arch, outDir string) ([]string, error) {
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, fmt.Errorf("client lab: %w", err)
+	}
+	dirs, err := filepath.Glob(filepath.Join(root, "testdata", "clients", "vnl-*"))
+	if err != nil {
+		return nil, fmt.Errorf("client lab: %w", err)
+	}
+	var bins []string
+	for _, dir := range dirs {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			continue
+		}
+		name := filepath.Base(dir)
+		bin := filepath.Join(outDir, name)
+		if err := goBuild(dir, arch, "build", "-trimpath", "-o", bin, "."); err != nil {
+			return nil, fmt.Errorf("client lab: %s does not build for %s: %w", name, arch, err)
+		}
+		if err := checkStatic(bin, arch); err != nil {
+			return nil, fmt.Errorf("client lab: %s: %w", name, err)
+		}
+		bins = append(bins, bin)
+	}
+	if len(bins) == 0 {
+		return nil, fmt.Errorf("client lab: no client in %s", filepath.Join(root, "testdata", "clients"))
+	}
+	return bins, nil
 }
 
 // built returns the packages that compiled.
@@ -145,9 +207,11 @@ func built(pkgs []testPkg) []testPkg {
 	return ok
 }
 
-func goBuild(root, arch string, args ...string) error {
+// goBuild runs go in dir (the module root, or a lab client's module) for a
+// static linux/arch binary.
+func goBuild(dir, arch string, args ...string) error {
 	cmd := exec.Command("go", args...)
-	cmd.Dir = root
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

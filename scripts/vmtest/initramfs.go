@@ -22,6 +22,7 @@ type guestOptions struct {
 	FailOnPurpose bool
 	PayloadHang   bool
 	HasNltrace    bool
+	HasLab        bool     // lab clients under labDir
 	Modules       []string // base names, in load order
 }
 
@@ -54,6 +55,9 @@ func initScript(o guestOptions, pkgs []testPkg) string {
 	w("export %s=1 NLTRACE_REQUIRE=%s", guestEnv, shellQuote(o.Require))
 	if o.HasNltrace {
 		w("export NLTRACE_BIN=/bin/nltrace")
+	}
+	if o.HasLab {
+		w("export NLTRACE_LAB_BIN=%s", labDir)
 	}
 	if o.FailOnPurpose {
 		w("export NLTRACE_VMTEST_FAIL_ON_PURPOSE=1")
@@ -97,8 +101,9 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 
 // writeInitramfs packs the guest's root file system as an uncompressed
 // newc archive: the kernel unpacks it faster than it would decompress one,
-// and writing it in Go needs neither the cpio tool nor mknod.
-func writeInitramfs(dst, root string, k *kernel, o guestOptions, pkgs []testPkg, nltrace string) error {
+// and writing it in Go needs neither the cpio tool nor mknod. lab are the
+// client lab's binaries, packed under labDir.
+func writeInitramfs(dst, root string, k *kernel, o guestOptions, pkgs []testPkg, nltrace string, lab []string) error {
 	f, err := os.Create(dst)
 	if err != nil {
 		return err
@@ -118,6 +123,9 @@ func writeInitramfs(dst, root string, k *kernel, o guestOptions, pkgs []testPkg,
 	}
 	if nltrace != "" {
 		a.file("bin/nltrace", 0o755, nltrace)
+	}
+	for _, c := range lab {
+		a.file(path.Join(strings.TrimPrefix(labDir, "/"), filepath.Base(c)), 0o755, c)
 	}
 	for _, p := range pkgs {
 		a.file("tests/"+p.binName(), 0o755, p.Binary)

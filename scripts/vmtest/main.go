@@ -65,8 +65,8 @@ func parseFlags(args []string) (config, error) {
 	arm64Pkgs := fs.String("arm64-pkg", os.Getenv("ARM64_PKG"), "packages to test in arm64 guests when -pkg is not given, to shorten a matrix whose arm64 guest is its slowest (env ARM64_PKG; default: as amd64)")
 	fs.StringVar(&c.Run, "run", os.Getenv("RUN"), "passed to the test binaries as -test.run (env RUN)")
 	fs.StringVar(&c.Bench, "bench", os.Getenv("BENCH"), "run only the benchmarks matching this (-test.bench, with -test.run=^$ unless -run is given; env BENCH)")
-	fs.DurationVar(&c.Timeout, "timeout", 8*time.Minute, "per-guest limit from QEMU start to power-off (doubled for arm64 guests)")
-	fs.DurationVar(&c.TestTimeout, "test-timeout", 5*time.Minute, "passed to each test binary as -test.timeout (doubled for arm64 guests)")
+	fs.DurationVar(&c.Timeout, "timeout", 12*time.Minute, "per-guest limit from QEMU start to power-off (doubled for arm64 guests)")
+	fs.DurationVar(&c.TestTimeout, "test-timeout", 8*time.Minute, "passed to each test binary as -test.timeout (doubled for arm64 guests)")
 	fs.StringVar(&c.Require, "require", "", "NLTRACE_REQUIRE for every guest (default: derived from each kernel's config)")
 	fs.BoolVar(&c.FailOnPurpose, "fail-on-purpose", false, "set NLTRACE_VMTEST_FAIL_ON_PURPOSE=1 in the guest (harness self-test)")
 	fs.BoolVar(&c.PayloadHang, "payload-hang", false, "make the guest hang after its first begin marker (harness self-test)")
@@ -205,7 +205,7 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) int {
 	runs := make([]*guestRun, len(kernels))
 	for i, k := range kernels {
 		b := builds[k.Guest.Arch]
-		g := &guestRun{Kernel: k, Pkgs: b.Pkgs, BuildErr: b.NltraceErr}
+		g := &guestRun{Kernel: k, Pkgs: b.Pkgs, BuildErr: errors.Join(b.NltraceErr, b.LabErr)}
 		runs[i] = g
 		g.Require, g.Err = kernelRequire(k, c.Require)
 		if g.Err != nil {
@@ -213,9 +213,9 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "vmtest: %s requires %s\n", k.Release, g.Require)
 		opts := guestOptions{RunID: runID, Require: g.Require, Run: c.Run, Bench: c.Bench, TestTimeout: c.testTimeout(k.Guest.Arch).String(),
-			FailOnPurpose: c.FailOnPurpose, PayloadHang: c.PayloadHang, HasNltrace: b.Nltrace != "", Modules: wantedModules}
+			FailOnPurpose: c.FailOnPurpose, PayloadHang: c.PayloadHang, HasNltrace: b.Nltrace != "", HasLab: len(b.Lab) > 0, Modules: wantedModules}
 		initrd := filepath.Join(work, k.Release+".cpio")
-		if err := writeInitramfs(initrd, root, k, opts, built(b.Pkgs), b.Nltrace); err != nil {
+		if err := writeInitramfs(initrd, root, k, opts, built(b.Pkgs), b.Nltrace, b.Lab); err != nil {
 			g.Err = err
 			continue
 		}
