@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
 	clang-19 llvm-19  # make generate (bpf2go; the libbpf headers are vendored in bpf/include)
 	qemu-system-x86 qemu-system-arm busybox-static cpio xz-utils  # the kernel matrix
-	iproute2  # baselines of benchmarks and the client lab
+	iproute2  # baselines of benchmarks, the client lab, the metrics test's load
+	prometheus  # the metrics test scrapes nltrace watch with an instance of its own
 )
 # The kernel matrix's arm64 guest downloads its kernel and busybox from
 # apt's arm64 lists (apt-get download, not installed): dpkg must know the
@@ -39,3 +40,14 @@ apt-get update -qq
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "deps: installing ${missing[*]}" >&2
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian's prometheus package enables its service and starts it (on :9090)
+# where no policy-rc.d forbids it. The test starts its own instance: one
+# installed here for it must not run now, nor at the next boot.
+if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+	if [ -d /run/systemd/system ]; then
+		systemctl disable --now --quiet prometheus.service
+	else
+		update-rc.d prometheus disable >/dev/null
+		/etc/init.d/prometheus stop >/dev/null || true  # not running: nothing to stop
+	fi
+fi

@@ -159,7 +159,7 @@ func (ds *dumpers) forget(cutoff uint64) {
 // summary returns each process name's figures, most interrupted first,
 // with its top culprits.
 func (ds *dumpers) summary(top int) []Dumper {
-	var out []Dumper
+	out := []Dumper{} // [] in JSON when nothing dumped
 	for _, p := range ds.byComm {
 		d := *p
 		d.pids, d.culprits = nil, nil

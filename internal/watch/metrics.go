@@ -22,11 +22,29 @@ type metrics struct {
 	writers     *prometheus.CounterVec
 	drops       prometheus.Counter
 	joinDrops   *prometheus.CounterVec
-	comms       map[string]bool // the comm label values given out
+	// The process names given out as label values, dumpers' and
+	// writers' apart: a host's many writers must not push its dumpers
+	// into otherComm.
+	dumperComms, writerComms labelSet
+}
+
+// labelSet bounds a label's values: past maxDumpers names, others are
+// counted as otherComm.
+type labelSet map[string]bool
+
+func (l labelSet) value(c string) string {
+	if l[c] {
+		return c
+	}
+	if len(l) >= maxDumpers {
+		return otherComm
+	}
+	l[c] = true
+	return c
 }
 
 func newMetrics(backend, hooks string) *metrics {
-	m := &metrics{reg: prometheus.NewRegistry(), comms: map[string]bool{}}
+	m := &metrics{reg: prometheus.NewRegistry(), dumperComms: labelSet{}, writerComms: labelSet{}}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "nltrace", Name: name, Help: help}, labels)
 		m.reg.MustRegister(c)
@@ -48,19 +66,6 @@ func newMetrics(backend, hooks string) *metrics {
 	info.Set(1)
 	m.reg.MustRegister(info)
 	return m
-}
-
-// comm bounds a comm label's values: past maxDumpers names, others are
-// counted as otherComm.
-func (m *metrics) comm(c string) string {
-	if m.comms[c] {
-		return c
-	}
-	if len(m.comms) >= maxDumpers {
-		return otherComm
-	}
-	m.comms[c] = true
-	return c
 }
 
 // serve serves the metrics on ln until ctx ends.

@@ -147,10 +147,13 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	w.stop = cancel
 	start := &Start{Type: "start", Backend: p.Backend.String(), Hooks: p.Hooks, NetNS: ino, Skipped: p.Skipped, Limits: p.Limits}
 	var served chan error
+	// Served until the last dumps are joined, not only while watching.
+	serving, stopServing := context.WithCancel(context.Background())
+	defer stopServing()
 	if ln != nil {
 		start.Metrics = ln.Addr().String()
 		served = make(chan error, 1)
-		go func() { served <- w.metrics.serve(ctx, ln) }()
+		go func() { served <- w.metrics.serve(serving, ln) }()
 	}
 	if cfg.OnStart != nil {
 		cfg.OnStart(start)
@@ -178,6 +181,7 @@ loop:
 	if runErr != nil {
 		s.Errors = append(s.Errors, runErr.Error())
 	}
+	stopServing()
 	if served != nil {
 		if err := <-served; err != nil {
 			s.Errors = append(s.Errors, "metrics: "+err.Error())
@@ -228,7 +232,7 @@ func (w *watcher) event(ev any) {
 		}
 	case *probe.Writer:
 		w.mu.Lock()
-		w.metrics.writers.WithLabelValues(e.Op.String(), w.metrics.comm(culpritName(e))).Inc()
+		w.metrics.writers.WithLabelValues(e.Op.String(), w.metrics.writerComms.value(culpritName(e))).Inc()
 		w.mu.Unlock()
 	}
 	w.join.Event(ev)
@@ -254,7 +258,7 @@ func (w *watcher) dump(d *correlate.Dump) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	retry, attempt := w.dumpers.add(o)
-	m, comm := w.metrics, w.metrics.comm(o.dumper.Comm)
+	m, comm := w.metrics, w.metrics.dumperComms.value(o.dumper.Comm)
 	m.dumps.WithLabelValues(o.kind, comm).Inc()
 	w.dumps++
 	if !o.interrupted {
@@ -267,7 +271,7 @@ func (w *watcher) dump(d *correlate.Dump) {
 		m.explained.WithLabelValues(o.kind, comm).Inc()
 	}
 	for _, c := range o.culprits {
-		m.culprits.WithLabelValues(o.kind, comm, m.comm(c)).Inc()
+		m.culprits.WithLabelValues(o.kind, comm, m.writerComms.value(c)).Inc()
 	}
 	r := &Interrupted{Type: "interrupted", Time: w.when(first.Start), Dumper: o.dumper, NetNS: d.NetNS, Kind: o.kind,
 		PortID: d.PortID, Seq: d.Seq, Chunks: len(d.Result.Chunks), Retry: retry, Attempt: attempt,
