@@ -25,6 +25,8 @@ type JoinerConfig struct {
 	// Dumps made by other programs (--exec) never get a result; an
 	// interrupted attempt's result comes with the retry that ends it, so
 	// retries that last longer lose their earlier attempts' samples.
+	// With FromSamples it is how long a dump's samples may pause before
+	// the dump is taken as over (a client that stopped reading).
 	SampleTimeout time.Duration
 	// WriterWindow is how long a writer is kept after it arrives when no
 	// dump waiting to be joined can use it (2 s): dumps whose samples are
@@ -111,6 +113,10 @@ type bucket struct {
 	// later values must stay.
 	least   probe.Counters
 	created int64
+	// last is when its latest sample arrived; first, the earliest
+	// CLOCK_MONOTONIC start among them.
+	last  int64
+	first uint64
 	// ended is when the sample of the call that ended the dump arrived;
 	// 0 until it does.
 	ended int64
@@ -134,6 +140,11 @@ type pendingDump struct {
 func (j *Joiner) ready(p *pendingDump, now int64) bool {
 	if e := p.b.ended; e != 0 && now-e >= int64(j.cfg.Grace) {
 		return true
+	}
+	if j.cfg.FromSamples {
+		// No result says the dump is over: it is once its samples
+		// stop coming, however long it ran.
+		return now-p.b.last >= int64(j.cfg.SampleTimeout)
 	}
 	return now-p.arrived >= int64(j.cfg.SampleTimeout)
 }
@@ -206,10 +217,11 @@ func (j *Joiner) addSample(s *probe.Sample, now int64) {
 		j.pending.push(&pendingDump{b: b, arrived: now})
 	}
 	if len(b.samples) == 0 {
-		b.least = s.Counters
+		b.least, b.first = s.Counters, s.Start
 	} else {
-		b.least = earliest(b.least, s.Counters)
+		b.least, b.first = earliest(b.least, s.Counters), min(b.first, s.Start)
 	}
+	b.last = now
 	b.samples = append(b.samples, s)
 	j.nsamples++
 	if s.Done {
@@ -427,6 +439,25 @@ func (j *Joiner) Sweep() (droppedSamples, droppedWriters int) {
 	defer j.mu.Unlock()
 	j.sweep(j.now())
 	return j.droppedSamples, j.droppedWriters
+}
+
+// Waiting returns the CLOCK_MONOTONIC start of the oldest dump not
+// joined yet, in the order their first samples came (FromSamples); false
+// when every dump is joined. A caller that needs dumps in the order they
+// started holds back those that started later.
+func (j *Joiner) Waiting() (uint64, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, p := range j.pending.live() {
+		switch {
+		case p.joined:
+		case len(p.b.samples) == 0:
+			return 0, true // a result waiting for samples: no start is known
+		default:
+			return p.b.first, true
+		}
+	}
+	return 0, false
 }
 
 // Attribution joins the dumps that are ready and returns the attribution

@@ -458,3 +458,22 @@ func TestJoinerFromSamples(t *testing.T) {
 		t.Errorf("after the flush: %d dumps pending, %d buckets", j.pending.len(), len(j.buckets))
 	}
 }
+
+// TestJoinerFromSamplesWaitsForALongDump: a dump read slowly, a chunk a
+// second for longer than the sample timeout, is one dump, not several.
+func TestJoinerFromSamplesWaitsForALongDump(t *testing.T) {
+	clock := &fakeClock{}
+	var dumps []*Dump
+	j := NewJoiner(JoinerConfig{FromSamples: true, SampleTimeout: 2 * time.Second, Clock: clock.Time,
+		OnDump: func(d *Dump) { dumps = append(dumps, d) }})
+	ss := samples(10, 10, 10, 10, 10)
+	for i, s := range ss {
+		clock.now = time.Duration(i) * time.Second
+		j.Event(s)
+	}
+	clock.now += 5 * time.Second
+	j.Sweep()
+	if len(dumps) != 1 || len(dumps[0].Result.Chunks) != 6 {
+		t.Fatalf("%d dumps joined, want one of 6 chunks", len(dumps))
+	}
+}

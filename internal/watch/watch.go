@@ -6,14 +6,9 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"slices"
-	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/nltrace/nltrace/internal/correlate"
 	"github.com/nltrace/nltrace/internal/netns"
 	"github.com/nltrace/nltrace/nlclient"
 	"github.com/nltrace/nltrace/probe"
@@ -161,7 +156,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	began := time.Now()
 	ran := make(chan error, 1)
 	go func() { ran <- p.Run(ctx, w.event) }()
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(sweepEvery)
 	defer tick.Stop()
 	var runErr error
 loop:
@@ -188,156 +183,4 @@ loop:
 		}
 	}
 	return s, nil
-}
-
-// watcher joins the probe's events and keeps the figures.
-type watcher struct {
-	cfg     Config
-	p       *probe.Probe
-	self    uint32
-	join    *correlate.Joiner
-	metrics *metrics
-	stop    context.CancelFunc
-	// Wall time minus CLOCK_MONOTONIC, to date kernel events.
-	wall time.Duration
-
-	mu          sync.Mutex // the joiner's callback and the ticker
-	dumpers     *dumpers
-	dumps       int
-	interrupted int
-	explained   int
-	drops       uint64
-	dropped     [2]int // samples, writers
-}
-
-func newWatcher(cfg Config, p *probe.Probe) *watcher {
-	w := &watcher{cfg: cfg, p: p, self: uint32(os.Getpid()), dumpers: newDumpers(), metrics: newMetrics(p.Backend.String(), p.Hooks)}
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	w.wall = time.Duration(time.Now().UnixNano() - ts.Nano())
-	// Other processes' dumps end when their NLMSG_DONE is queued, or are
-	// given up on after a few seconds (a client that stopped reading).
-	w.join = correlate.NewJoiner(correlate.JoinerConfig{FromSamples: true, SampleTimeout: 5 * time.Second, OnDump: w.dump})
-	return w
-}
-
-// event filters the probe's events before the join: nltrace's own dumps,
-// and those the filters leave out.
-func (w *watcher) event(ev any) {
-	switch e := ev.(type) {
-	case *probe.Sample:
-		if e.PID == w.self || w.cfg.Comm != "" && e.Comm != w.cfg.Comm ||
-			w.cfg.Kinds != nil && !slices.Contains(w.cfg.Kinds, kindOf(e)) {
-			return
-		}
-	case *probe.Writer:
-		w.mu.Lock()
-		w.metrics.writers.WithLabelValues(e.Op.String(), w.metrics.writerComms.value(culpritName(e))).Inc()
-		w.mu.Unlock()
-	}
-	w.join.Event(ev)
-}
-
-// dump takes one joined dump, with its samples (the joiner is locked).
-func (w *watcher) dump(d *correlate.Dump) {
-	if len(d.Samples) == 0 {
-		return
-	}
-	first, last := d.Samples[0], d.Samples[len(d.Samples)-1]
-	o := dumpOutcome{dumper: Process{first.PID, first.TID, first.Comm}, netns: d.NetNS, kind: kindOf(first),
-		start: first.Start, end: last.End, interrupted: d.Interrupted(), explained: d.Explained()}
-	seen := map[string]bool{}
-	for _, in := range d.Interruptions {
-		for _, wr := range in.Writers {
-			if c := culpritName(wr); !seen[c] {
-				seen[c] = true
-				o.culprits = append(o.culprits, c)
-			}
-		}
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	retry, attempt := w.dumpers.add(o)
-	m, comm := w.metrics, w.metrics.dumperComms.value(o.dumper.Comm)
-	m.dumps.WithLabelValues(o.kind, comm).Inc()
-	w.dumps++
-	if !o.interrupted {
-		return
-	}
-	w.interrupted++
-	m.interrupted.WithLabelValues(o.kind, comm).Inc()
-	if o.explained {
-		w.explained++
-		m.explained.WithLabelValues(o.kind, comm).Inc()
-	}
-	for _, c := range o.culprits {
-		m.culprits.WithLabelValues(o.kind, comm, m.writerComms.value(c)).Inc()
-	}
-	r := &Interrupted{Type: "interrupted", Time: w.when(first.Start), Dumper: o.dumper, NetNS: d.NetNS, Kind: o.kind,
-		PortID: d.PortID, Seq: d.Seq, Chunks: len(d.Result.Chunks), Retry: retry, Attempt: attempt,
-		Explained: o.explained, Interruptions: d.Interruptions, Note: d.Missing}
-	for _, in := range d.Interruptions {
-		if !in.Done && in.Chunk > 0 && in.Chunk <= len(d.Samples) {
-			r.Time = w.when(flaggedStart(d.Samples, in.Chunk))
-			break
-		}
-	}
-	if w.cfg.OnRecord != nil {
-		w.cfg.OnRecord(r)
-	}
-	if w.cfg.Until > 0 && w.interrupted >= w.cfg.Until {
-		w.stop()
-	}
-}
-
-// flaggedStart is when the chunk-th chunk with data was built.
-func flaggedStart(samples []*probe.Sample, chunk int) uint64 {
-	n := 0
-	for _, s := range samples {
-		if s.Bytes > 0 {
-			if n++; n == chunk {
-				return s.Start
-			}
-		}
-	}
-	return samples[0].Start
-}
-
-func (w *watcher) when(mono uint64) time.Time { return time.Unix(0, int64(mono)+int64(w.wall)) }
-
-// sweep joins the dumps that are over when no event comes to do it,
-// reports overload, and forgets finished retry sequences.
-func (w *watcher) sweep() {
-	samples, writers := w.join.Sweep()
-	drops, dropErr := w.p.Drops()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	o := &Overload{Type: "overload", Time: time.Now(), Samples: samples - w.dropped[0], Writers: writers - w.dropped[1]}
-	if dropErr == nil && drops > w.drops {
-		o.RingBuffer = drops - w.drops
-		w.metrics.drops.Add(float64(o.RingBuffer))
-		w.drops = drops
-	}
-	w.dropped = [2]int{samples, writers}
-	w.metrics.joinDrops.WithLabelValues("sample").Add(float64(o.Samples))
-	w.metrics.joinDrops.WithLabelValues("writer").Add(float64(o.Writers))
-	if w.cfg.OnRecord != nil {
-		if o.RingBuffer > 0 || o.Samples > 0 || o.Writers > 0 {
-			w.cfg.OnRecord(o)
-		}
-		for _, err := range w.p.TakeFollowErrors() {
-			w.cfg.OnRecord(&Warning{Type: "warning", Time: o.Time, Message: "changes in " + err.Error() + " go unexplained"})
-		}
-	}
-	var ts unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) == nil {
-		w.dumpers.forget(uint64(ts.Nano()) - uint64(10*retryGap))
-	}
-}
-
-func (w *watcher) summary(d time.Duration) *Summary {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return &Summary{Type: "summary", Duration: d, Dumps: w.dumps, Interrupted: w.interrupted, Explained: w.explained,
-		Dumpers: w.dumpers.summary(topCulprits), Drops: w.drops, DroppedSamples: w.dropped[0], DroppedWriters: w.dropped[1]}
 }
