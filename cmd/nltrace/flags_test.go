@@ -11,7 +11,9 @@ import (
 	"github.com/nltrace/nltrace/internal/churn"
 	"github.com/nltrace/nltrace/internal/monitor"
 	"github.com/nltrace/nltrace/internal/run"
+	"github.com/nltrace/nltrace/internal/watch"
 	"github.com/nltrace/nltrace/nlclient"
+	"github.com/nltrace/nltrace/probe"
 )
 
 // parse runs the dump command's flag parsing on args, then the library's
@@ -232,6 +234,67 @@ func TestEveryMonitorFlagRejectsBadValues(t *testing.T) {
 		t.Errorf("defaults: %+v %+v %v; want every kind, the current namespace", cfg, out, err)
 	}
 	if _, _, err := parseMonitorArgs(t, "stray"); err == nil || !strings.Contains(err.Error(), "unexpected arguments") {
+		t.Errorf("a stray argument: %v", err)
+	}
+}
+
+// parseWatchArgs runs the watch command's flag parsing on args, as the
+// command does before any work.
+func parseWatchArgs(t *testing.T, args ...string) (watch.Config, bool, error) {
+	t.Helper()
+	var cfg watch.Config
+	var jsonLines bool
+	var perr error
+	cmd := watchCommand()
+	cmd.Action = func(c *cli.Context) error {
+		cfg, jsonLines, perr = parseWatch(c)
+		return nil
+	}
+	app := &cli.App{Name: "nltrace", Commands: []*cli.Command{cmd}, Writer: io.Discard, ErrWriter: io.Discard, OnUsageError: usageError}
+	if err := app.Run(append([]string{"nltrace", "watch"}, args...)); err != nil {
+		return cfg, jsonLines, err
+	}
+	return cfg, jsonLines, perr
+}
+
+// TestEveryWatchFlagRejectsBadValues walks every flag of the watch
+// command, as TestEveryFlagRejectsBadValues does for dump.
+func TestEveryWatchFlagRejectsBadValues(t *testing.T) {
+	bad := map[string][][]string{
+		"kind":       {{"--kind", "bogus"}, {"--kind", "links"}, {"--kind", ""}},
+		"netns":      {{"--netns", "a/b"}, {"--netns", "pid:x"}},
+		"pid":        {{"--pid", "-1"}, {"--pid", "99999999"}, {"--pid", "kubelet"}},
+		"comm":       {{"--comm", "a-name-of-16-chars"}},
+		"backend":    {{"--backend", "bogus"}},
+		"duration":   {{"--duration", "-1s"}, {"--duration", "soon"}},
+		"until":      {{"--until", "-1"}, {"--until", "x"}},
+		"json-lines": {{"--json-lines=maybe"}},
+		"metrics":    {{"--metrics", "9090"}, {"--metrics", "localhost"}},
+	}
+	for _, f := range watchFlags() {
+		name := f.Names()[0]
+		cases, ok := bad[name]
+		if !ok {
+			t.Errorf("--%s: no bad value in this test", name)
+			continue
+		}
+		for _, args := range cases {
+			_, _, err := parseWatchArgs(t, args...)
+			switch {
+			case err == nil:
+				t.Errorf("%q: accepted", args)
+			case !strings.Contains(err.Error(), "--"+name):
+				t.Errorf("%q: %q does not name --%s", args, err, name)
+			case strings.Contains(err.Error(), "\n"):
+				t.Errorf("%q: %q is more than one line", args, err)
+			}
+		}
+	}
+	cfg, jsonLines, err := parseWatchArgs(t)
+	if err != nil || cfg.Kinds != nil || cfg.NetNS != (nlclient.Target{}) || cfg.PID != 0 || jsonLines || cfg.Backend != probe.Auto {
+		t.Errorf("defaults: %+v %v %v; want every kind, every namespace, auto", cfg, jsonLines, err)
+	}
+	if _, _, err := parseWatchArgs(t, "stray"); err == nil || !strings.Contains(err.Error(), "unexpected arguments") {
 		t.Errorf("a stray argument: %v", err)
 	}
 }

@@ -96,10 +96,10 @@ func runWatch(sig context.Context, cfg watch.Config, jsonLines bool) error {
 	out := &recordWriter{w: os.Stdout, json: jsonLines}
 	cfg.OnStart = func(s *watch.Start) {
 		fmt.Fprintln(os.Stderr, startLine(s))
-		out.write(s, nil)
+		out.write(s)
 	}
 	cfg.OnRecord = func(r any) {
-		if err := out.write(r, r); err != nil && ctx.Err() == nil {
+		if err := out.write(r); err != nil && ctx.Err() == nil {
 			cancel(fmt.Errorf("write: %w", err))
 		}
 	}
@@ -108,7 +108,7 @@ func runWatch(sig context.Context, cfg watch.Config, jsonLines bool) error {
 		return watchFlagError(err)
 	}
 	if jsonLines {
-		out.write(s, nil)
+		out.write(s)
 	} else {
 		writeSummary(os.Stdout, s)
 	}
@@ -125,21 +125,21 @@ func runWatch(sig context.Context, cfg watch.Config, jsonLines bool) error {
 }
 
 // recordWriter prints records as JSON lines, or as text: interrupted dumps
-// on stdout, overload on stderr.
+// on stdout, overload and warnings on stderr; the start and the summary
+// are printed otherwise in text.
 type recordWriter struct {
 	mu   sync.Mutex
 	w    io.Writer
 	json bool
 }
 
-// write prints v as a JSON line, or text (when not nil) as a line.
-func (o *recordWriter) write(v any, text any) error {
+func (o *recordWriter) write(v any) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.json {
 		return json.NewEncoder(o.w).Encode(v)
 	}
-	switch t := text.(type) {
+	switch t := v.(type) {
 	case *watch.Interrupted:
 		_, err := fmt.Fprintln(o.w, t)
 		return err
