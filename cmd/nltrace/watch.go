@@ -162,6 +162,9 @@ func startLine(s *watch.Start) string {
 	if s.Metrics != "" {
 		line += "; metrics on http://" + s.Metrics + "/metrics"
 	}
+	if s.Fallback != "" {
+		line += "\nnltrace watch: fell back to " + s.Backend + ": " + strings.ReplaceAll(s.Fallback, "\n", "; ")
+	}
 	for _, sk := range s.Skipped {
 		line += "\nnltrace watch: not observable here: " + sk.String()
 	}

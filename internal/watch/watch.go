@@ -47,6 +47,9 @@ type Start struct {
 	Metrics string          `json:"metrics,omitempty"` // the address served
 	Skipped []probe.Skipped `json:"skipped,omitempty"`
 	Limits  []string        `json:"limits,omitempty"`
+	// Fallback says why the preferred backends failed, when Auto fell
+	// back: worth a look, since it can be a bug rather than a kernel limit.
+	Fallback string `json:"fallback,omitempty"`
 }
 
 // Summary is the end of a watch ("type": "summary").
@@ -141,6 +144,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	w.stop = cancel
 	start := &Start{Type: "start", Backend: p.Backend.String(), Hooks: p.Hooks, NetNS: ino, Skipped: p.Skipped, Limits: p.Limits}
+	if p.Fallback != nil {
+		start.Fallback = p.Fallback.Error()
+	}
 	var served chan error
 	// Served until the last dumps are joined, not only while watching.
 	serving, stopServing := context.WithCancel(context.Background())
