@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -258,24 +257,12 @@ type abba struct {
 	run    func() time.Duration
 }
 
-// bench makes one round per iteration, each a detached and an attached
-// half, alternating which goes first (ABBA), and reports the median over
-// rounds of the time per operation of each half and of the round's
-// slowdown in percent: a burst of load elsewhere spoils a round, not the
-// figure. A round during which some other tracing program was loaded
-// (another test attaching a probe: its programs run on our syscalls too)
-// is left out and counted in foreign-rounds. Then, with kernel BPF
+// bench makes the ABBA rounds (testenv.ABBA), the probe attached with
+// a's configuration in each attached half. Then, with kernel BPF
 // statistics on (they cost time: never during the rounds), one attached
 // run gives the time spent inside the programs and how often they ran,
 // per operation and, in the log, per program.
 func (a abba) bench(b *testing.B) {
-	// Loading the probe allocates (kernel symbols, BTF): collect that
-	// garbage before timing, as a long run would have long since, and
-	// let deferred kernel work finish.
-	quiesce := func() {
-		runtime.GC()
-		time.Sleep(200 * time.Millisecond)
-	}
 	var drops uint64
 	open := func() (*probe.Probe, func()) {
 		if a.empty {
@@ -302,70 +289,12 @@ func (a abba) bench(b *testing.B) {
 			p.Close()
 		}
 	}
-	// half runs the work once, the probe detached or attached, and says
-	// whether a tracing program other than the probe's was loaded before
-	// or after.
-	half := func(attach bool) (time.Duration, bool) {
-		b.StopTimer()
-		defer b.StartTimer()
-		others := tracingPrograms() // no probe of ours is loaded here
-		ours := map[ebpf.ProgramID]bool{}
-		stop := func() {}
-		if attach {
-			_, stop = open()
-			for id := range tracingPrograms() {
-				ours[id] = !others[id]
-			}
-		}
-		quiesce()
-		b.StartTimer()
-		t := a.run()
-		b.StopTimer()
-		foreign := len(others) > 0
-		for id := range tracingPrograms() {
-			foreign = foreign || !ours[id]
-		}
-		stop()
-		// Each half starts quiet: detaching leaves deferred work (RCU,
-		// trampoline teardown) that would otherwise land on the next.
-		quiesce()
-		return t, foreign
-	}
-	var detached, attached, slowdown []float64
-	foreign := 0
-	round := 0
-	for b.Loop() {
-		var d, at time.Duration
-		var fd, fa bool
-		if round%2 == 1 {
-			at, fa = half(true)
-		}
-		d, fd = half(false)
-		if round%2 == 0 {
-			at, fa = half(true)
-		}
-		round++
-		if fd || fa {
-			foreign++
-			continue
-		}
-		detached = append(detached, float64(d.Nanoseconds())/a.ops)
-		attached = append(attached, float64(at.Nanoseconds())/a.ops)
-		slowdown = append(slowdown, 100*(float64(at)/float64(d)-1))
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(foreign), "foreign-rounds")
+	kept := testenv.ABBA{Ops: a.ops, Unit: a.unit, Run: a.run, Attach: func() func() {
+		_, stop := open()
+		return stop
+	}}.Bench(b)
 	b.ReportMetric(float64(drops), "drops")
-	if len(slowdown) == 0 {
-		// Not an error: that would end the other runs of -count too.
-		b.Logf("every round of %d had another tracing program loaded: no figure", b.N)
-		return
-	}
-	b.ReportMetric(median(detached), "detached-ns/"+a.unit)
-	b.ReportMetric(median(attached), "attached-ns/"+a.unit)
-	b.ReportMetric(median(slowdown), "slowdown-%")
-
-	if a.empty {
+	if !kept || a.empty {
 		return
 	}
 	stats, err := ebpf.EnableStats(0) // BPF_STATS_RUN_TIME
@@ -374,7 +303,7 @@ func (a abba) bench(b *testing.B) {
 		return
 	}
 	defer stats.Close()
-	before := programIDs()
+	before := testenv.ProgramIDs()
 	p, stop := open()
 	defer stop()
 	a.run()
@@ -387,51 +316,12 @@ func (a abba) bench(b *testing.B) {
 	logPrograms(b, before, a.ops, a.unit)
 }
 
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// tracingPrograms lists the programs loaded on the machine that can run
-// on syscalls or kernel functions.
-func tracingPrograms() map[ebpf.ProgramID]bool {
-	ids := map[ebpf.ProgramID]bool{}
-	for id := range programIDs() {
-		prog, err := ebpf.NewProgramFromID(id)
-		if err != nil {
-			continue // unloaded meanwhile
-		}
-		switch prog.Type() {
-		case ebpf.TracePoint, ebpf.RawTracepoint, ebpf.RawTracepointWritable, ebpf.Kprobe, ebpf.Tracing, ebpf.PerfEvent:
-			ids[id] = true
-		}
-		prog.Close()
-	}
-	return ids
-}
-
-// programIDs lists the BPF programs loaded on the machine.
-func programIDs() map[ebpf.ProgramID]bool {
-	ids := map[ebpf.ProgramID]bool{}
-	for id := ebpf.ProgramID(0); ; {
-		next, err := ebpf.ProgramGetNextID(id)
-		if err != nil {
-			return ids
-		}
-		ids[next], id = true, next
-	}
-}
-
 // logPrograms logs the run time and run count of each program loaded
 // since before was taken (the probe's, unless someone else loaded
 // programs meanwhile), per operation of the run just made.
 func logPrograms(b *testing.B, before map[ebpf.ProgramID]bool, ops float64, unit string) {
 	var lines []string
-	for id := range programIDs() {
+	for id := range testenv.ProgramIDs() {
 		if before[id] {
 			continue
 		}

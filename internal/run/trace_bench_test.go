@@ -3,13 +3,8 @@
 package run
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"runtime"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -62,9 +57,9 @@ func tracedRunMemory(b *testing.B, length time.Duration) {
 		defer close(done)
 		<-started
 		time.Sleep(length / 10)
-		early = mark{liveHeap(), dumps.Load()}
+		early = mark{testenv.LiveHeap(), dumps.Load()}
 		time.Sleep(length * 8 / 10)
-		late = mark{liveHeap(), dumps.Load()}
+		late = mark{testenv.LiveHeap(), dumps.Load()}
 	}()
 	rep, err := Run(context.Background(), Config{
 		Kinds: kinds, Dumpers: 2, Duration: length,
@@ -92,43 +87,14 @@ func tracedRunMemory(b *testing.B, length time.Duration) {
 		b.Errorf("%d of %d interrupted dumps explained, %d without samples or disagreeing with the kernel", explained, interrupted, unmatched)
 	}
 	b.ReportMetric(float64(n)/length.Seconds(), "dumps/s")
-	b.ReportMetric(mib(early.heap), "heap-10%-MB")
-	b.ReportMetric(mib(late.heap), "heap-90%-MB")
+	b.ReportMetric(testenv.MiB(early.heap), "heap-10%-MB")
+	b.ReportMetric(testenv.MiB(late.heap), "heap-90%-MB")
 	if late.dumps > early.dumps {
 		b.ReportMetric(float64(late.heap-early.heap)/float64(late.dumps-early.dumps), "growth-B/dump")
 	}
-	if rss, err := peakRSS(); err == nil {
-		b.ReportMetric(mib(rss), "peak-RSS-MB")
+	if rss, err := testenv.PeakRSS(); err == nil {
+		b.ReportMetric(testenv.MiB(rss), "peak-RSS-MB")
 	} else {
 		b.Log(err)
 	}
-}
-
-func liveHeap() int64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
-}
-
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
-
-// peakRSS reads VmHWM, the process's resident set at its largest.
-func peakRSS() (int64, error) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			var kb int64
-			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb); err != nil {
-				return 0, err
-			}
-			return kb << 10, nil
-		}
-	}
-	return 0, errors.New("no VmHWM in /proc/self/status")
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -135,6 +136,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return nil, err
 	}
 	defer p.Close()
+	// Loading took tens of MB of garbage (kernel BTF, /proc/kallsyms):
+	// collected now, the heap of a long watch does not grow on top of it.
+	debug.FreeOSMemory()
 	w := newWatcher(cfg, p)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
