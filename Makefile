@@ -45,9 +45,11 @@ lab: ## Build the client lab (vishvananda/netlink v1.1.0, v1.2.1, v1.3.1, ip) in
 	scripts/lab.sh build bin/lab
 
 .PHONY: bench
-bench: ## Benchmarks with their baselines (needs root): nlclient's dumps, the tracepoint backend's overhead
+bench: ## Benchmarks with their baselines (needs root): nlclient's dumps, the tracepoint backend's overhead, nltrace watch's overhead and memory (1 min)
 	scripts/bench-dump.sh
 	scripts/bench-trace.sh
+	$(GO) test -count=1 -run '^$$' -bench WatchOverhead -benchtime 10x ./internal/watch
+	$(GO) test -count=1 -run '^$$' -bench WatchMemory -benchtime 1x ./internal/watch
 
 -include scripts/vmtest/vmtest.mk
 -include bpf/bpf.mk
