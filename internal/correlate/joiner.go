@@ -48,7 +48,9 @@ type JoinerConfig struct {
 	// FromSamples joins dumps no result will come for (other processes'
 	// dumps, watched on a live host): each dump's result is made from its
 	// samples, the kernel's flags being what the dumper received, once
-	// its last sample is in or SampleTimeout has passed.
+	// its last sample is in or SampleTimeout has passed. The caller keeps
+	// its own figures from OnDump: no per-kind tally is kept, whose
+	// culprits name devices and addresses without bound.
 	FromSamples bool
 	// Clock is time.Now unless a test drives time itself.
 	Clock func() time.Time
@@ -117,9 +119,10 @@ type bucket struct {
 	// CLOCK_MONOTONIC start among them.
 	last  int64
 	first uint64
-	// ended is when the sample of the call that ended the dump arrived;
-	// 0 until it does.
-	ended int64
+	// ended is when the sample of the call that ended the dump arrived,
+	// 0 until it does; doneAt, when that call returned (CLOCK_MONOTONIC).
+	ended  int64
+	doneAt uint64
 	// claims counts the results waiting to be joined with these samples:
 	// more than one only if a key is reused, where Join gives each the
 	// same samples too.
@@ -210,6 +213,13 @@ func (j *Joiner) bucket(key probe.DumpKey, now int64) *bucket {
 }
 
 func (j *Joiner) addSample(s *probe.Sample, now int64) {
+	if b := j.buckets[s.DumpKey()]; j.cfg.FromSamples && b != nil && b.ended != 0 && s.Start >= b.doneAt {
+		// A chunk built after the key's dump ended is another dump's
+		// (a late sample of the ended one was built before). Go's net
+		// package dumps with seq 1 from a port that is the process's
+		// id: net.InterfaceAddrs makes two dumps of one key.
+		delete(j.buckets, b.key)
+	}
 	b := j.bucket(s.DumpKey(), now)
 	if j.cfg.FromSamples && b.claims == 0 {
 		// A new dump: its result is made when it is joined.
@@ -226,7 +236,7 @@ func (j *Joiner) addSample(s *probe.Sample, now int64) {
 	j.nsamples++
 	if s.Done {
 		// Never 0: the clock starts at 0.
-		b.ended = max(now, 1)
+		b.ended, b.doneAt = max(now, 1), s.End
 	}
 	for _, c := range allCounters {
 		j.writers.saw(indexKey{netns: s.NetNS, counter: c}, s.Counters.Get(c))
@@ -293,7 +303,9 @@ func (j *Joiner) join(p *pendingDump) {
 	}
 	d := &Dump{Result: p.r, Kind: p.r.Kind, NetNS: b.key.NetNS, PortID: b.key.PortID, Seq: b.key.Seq, Samples: b.samples}
 	d.join(&j.writers)
-	j.tally.add(d)
+	if !j.cfg.FromSamples {
+		j.tally.add(d)
+	}
 	if j.cfg.OnDump != nil {
 		j.cfg.OnDump(d)
 	}
@@ -393,6 +405,15 @@ func (j *Joiner) releaseWriters(now int64) {
 			j.writers.pop(k, q)
 		}
 	}
+	// A counter with no writer kept and no dump waiting needs no latest
+	// value: namespaces come and go on a host watched for days.
+	for k := range j.writers.latest {
+		if _, kept := j.writers.byKey[k]; !kept {
+			if _, pinned := fl[k]; !pinned {
+				delete(j.writers.latest, k)
+			}
+		}
+	}
 }
 
 // shedTo is how far an overloaded store is emptied, so that shedding,
@@ -441,23 +462,24 @@ func (j *Joiner) Sweep() (droppedSamples, droppedWriters int) {
 	return j.droppedSamples, j.droppedWriters
 }
 
-// Waiting returns the CLOCK_MONOTONIC start of the oldest dump not
-// joined yet, in the order their first samples came (FromSamples); false
-// when every dump is joined. A caller that needs dumps in the order they
+// Waiting returns the earliest CLOCK_MONOTONIC start of the dumps not
+// joined yet (FromSamples); false when every dump is joined. A caller that needs dumps in the order they
 // started holds back those that started later.
 func (j *Joiner) Waiting() (uint64, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	var oldest uint64
+	waiting := false
 	for _, p := range j.pending.live() {
 		switch {
 		case p.joined:
 		case len(p.b.samples) == 0:
 			return 0, true // a result waiting for samples: no start is known
-		default:
-			return p.b.first, true
+		case !waiting || p.b.first < oldest:
+			oldest, waiting = p.b.first, true
 		}
 	}
-	return 0, false
+	return oldest, waiting
 }
 
 // Attribution joins the dumps that are ready and returns the attribution

@@ -453,6 +453,8 @@ func TestJoinerFromSamples(t *testing.T) {
 	}
 	slices.SortFunc(got.Dumps, byKey)
 	slices.SortFunc(want.Dumps, byKey)
+	// The caller keeps its figures from OnDump: no tally by kind.
+	want.Kinds = nil
 	sameAttribution(t, got, want)
 	if j.pending.len() != 0 || len(j.buckets) != 0 {
 		t.Errorf("after the flush: %d dumps pending, %d buckets", j.pending.len(), len(j.buckets))
@@ -475,5 +477,47 @@ func TestJoinerFromSamplesWaitsForALongDump(t *testing.T) {
 	j.Sweep()
 	if len(dumps) != 1 || len(dumps[0].Result.Chunks) != 6 {
 		t.Fatalf("%d dumps joined, want one of 6 chunks", len(dumps))
+	}
+}
+
+// TestJoinerFromSamplesTellsDumpsOfOneKeyApart: Go's net package dumps
+// with seq 1 from a port that is the process's id, so net.InterfaceAddrs
+// makes a link dump and an address dump of one key, back to back, and a
+// daemon calling it every half second makes many. Each is its own dump.
+func TestJoinerFromSamplesTellsDumpsOfOneKeyApart(t *testing.T) {
+	clock := &fakeClock{}
+	var dumps []*Dump
+	j := NewJoiner(JoinerConfig{FromSamples: true, Clock: clock.Time, OnDump: func(d *Dump) { dumps = append(dumps, d) }})
+	at := uint64(0)
+	dump := func(handler string, chunks int) {
+		for i := 0; i <= chunks; i++ {
+			at += 100
+			s := &probe.Sample{Start: at, End: at + 50, NetNS: ns, PortID: port, Seq: 1, Handler: handler,
+				Counters: probe.Counters{DevBaseSeq: 10}, PrevSeqBefore: 10, SeqAfter: 10, Bytes: 4000}
+			if i == chunks {
+				s.Bytes, s.Done = 0, true
+			}
+			j.Event(s)
+		}
+	}
+	for range 10 {
+		dump("rtnl_dump_ifinfo", 3)
+		dump("inet_dump_ifaddr", 1)
+		clock.now += 500 * time.Millisecond
+		j.Sweep()
+	}
+	clock.now += 5 * time.Second
+	j.Sweep()
+	if len(dumps) != 20 {
+		t.Fatalf("%d dumps joined, want 20", len(dumps))
+	}
+	for i, d := range dumps {
+		want, chunks := nlclient.Link, 4
+		if i%2 == 1 {
+			want, chunks = nlclient.Addr4, 2
+		}
+		if d.Kind != want || len(d.Result.Chunks) != chunks {
+			t.Errorf("dump %d: %v of %d chunks, want %v of %d", i, d.Kind, len(d.Result.Chunks), want, chunks)
+		}
 	}
 }
