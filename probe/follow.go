@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nltrace/nltrace/internal/netns"
@@ -38,22 +39,26 @@ func (p *Probe) follow() []error {
 			gone = append(gone, l)
 		}
 	}
-	var errs []error
-	if len(gone) > 0 {
-		for _, l := range gone {
-			p.ready.Listeners.Delete(l.key)
-			// A namespace made later may get the same inode.
-			delete(p.notices.ns, l.netns)
-		}
-		if err := closeListeners(gone); err != nil {
-			errs = append(errs, err)
+	for _, l := range gone {
+		p.ready.Listeners.Delete(l.key)
+		// A namespace made later may get the same inode.
+		delete(p.notices.ns, l.netns)
+		p.closedOverruns += l.overruns.Load()
+	}
+	// Closing a socket of ours fails only on a bug; the namespace is
+	// gone anyway.
+	closeListeners(gone)
+	p.listen = keep
+	for ino := range p.unheard {
+		if _, ok := present[ino]; !ok {
+			delete(p.unheard, ino)
 		}
 	}
-	p.listen = keep
+	var errs []error
 	for ino, path := range present {
 		f, err := netns.Open(path)
-		if errors.Is(err, os.ErrNotExist) {
-			continue // gone while we looked
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, netns.ErrNotNetNS) && strings.HasPrefix(path, netns.Dir) {
+			continue // gone while we looked, or a name not bound yet (ip netns add)
 		}
 		if err == nil {
 			err = p.listenIn(f, ino)

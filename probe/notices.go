@@ -90,6 +90,7 @@ func (n *notices) add(e *readyNoticeEvent) []*Writer {
 	switch {
 	case e.MsgType == rtmDelLink && e.Moved != 0:
 		op = MoveOut
+		n.forgetMoves(e.Ts)
 		n.moving[e.Tid] = e.Ts
 	case e.MsgType == rtmNewLink && n.movedBy(e):
 		op = MoveIn
@@ -130,6 +131,17 @@ func (n *notices) add(e *readyNoticeEvent) []*Writer {
 	}
 	s.last = e
 	return out
+}
+
+// forgetMoves drops the moves older than moveTime at now: a device moved
+// into a namespace nltrace does not listen in yet (a pod's, made a moment
+// before) never announces its arrival.
+func (n *notices) forgetMoves(now uint64) {
+	for tid, t := range n.moving {
+		if now-t >= moveTime {
+			delete(n.moving, tid)
+		}
+	}
 }
 
 // movedBy reports whether e's thread has just moved a device out of a

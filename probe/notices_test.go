@@ -208,3 +208,17 @@ func TestSettle(t *testing.T) {
 		})
 	}
 }
+
+// TestNoticesForgetOldMoves: a device moved into a namespace nltrace does
+// not listen in yet never announces its arrival; its thread's move must
+// not stay for the rest of the run (a pod's veth, on a host watched for
+// days).
+func TestNoticesForgetOldMoves(t *testing.T) {
+	n := newNotices()
+	for tid := range uint32(1000) {
+		n.add(&readyNoticeEvent{MsgType: rtmDelLink, Moved: 1, Tid: tid, Ts: uint64(tid) * moveTime / 10, Netns: 1})
+	}
+	if len(n.moving) > 11 {
+		t.Errorf("%d moves kept, want those of the last second only", len(n.moving))
+	}
+}

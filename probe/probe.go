@@ -78,6 +78,8 @@ type Probe struct {
 	followed   time.Time
 	followErrs []error
 	unheard    map[uint64]bool
+	// closedOverruns are the overruns of listeners closed since (Drops).
+	closedOverruns uint64
 	// Writers decoded and not yet read.
 	pending []*Writer
 }
@@ -346,6 +348,7 @@ func (p *Probe) Drops() (uint64, error) {
 		return 0, fmt.Errorf("read drop counter: %w", err)
 	}
 	p.listenMu.Lock()
+	n += p.closedOverruns
 	for _, l := range p.listen {
 		n += l.overruns.Load()
 	}

@@ -82,6 +82,9 @@ func Open(path string) (*os.File, error) {
 }
 
 // checkNetNS tells a network namespace file from anything else.
+// ErrNotNetNS is a file that is no network namespace.
+var ErrNotNetNS = errors.New("not a network namespace")
+
 func checkNetNS(f *os.File) error {
 	const want = "want a network namespace file: /run/netns/NAME, /proc/PID/ns/net or an open namespace descriptor"
 	var fs unix.Statfs_t
@@ -89,7 +92,7 @@ func checkNetNS(f *os.File) error {
 		return fmt.Errorf("statfs %s: %w", f.Name(), err)
 	}
 	if fs.Type != unix.NSFS_MAGIC {
-		return fmt.Errorf("%s is %s, not a namespace (%s)", f.Name(), fileType(f), want)
+		return fmt.Errorf("%s is %s, %w (%s)", f.Name(), fileType(f), ErrNotNetNS, want)
 	}
 	typ, err := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_NSTYPE)
 	if err != nil {
@@ -98,7 +101,7 @@ func checkNetNS(f *os.File) error {
 		return nil
 	}
 	if typ != unix.CLONE_NEWNET {
-		return fmt.Errorf("%s is %s, not a network namespace (%s)", f.Name(), nsType(typ), want)
+		return fmt.Errorf("%s is %s, %w (%s)", f.Name(), nsType(typ), ErrNotNetNS, want)
 	}
 	return nil
 }
