@@ -49,7 +49,7 @@ func watchFlags() []cli.Flag {
 		&cli.StringFlag{Name: "backend", Value: "auto", Usage: "how to attach: auto (fentry, else kprobe, else tracepoint), fentry, kprobe, tracepoint"},
 		&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Usage: "stop after this long", DefaultText: "until interrupted"},
 		&cli.IntFlag{Name: "until", Usage: "stop after this many interrupted dumps", DefaultText: "no limit"},
-		&cli.BoolFlag{Name: "json-lines", Usage: "one JSON record per line: \"start\", \"interrupted\" per interrupted dump, \"overload\", then \"summary\" (docs/watch.md)"},
+		&cli.BoolFlag{Name: "json-lines", Usage: "one JSON record per line: \"start\", \"interrupted\" per interrupted dump, \"overload\", \"warning\", then \"summary\" (docs/watch.md)"},
 		&cli.StringFlag{Name: "metrics", Usage: "serve Prometheus metrics on ADDR (host:port; :9090 for every address) at /metrics", DefaultText: "off"},
 	}
 }
@@ -78,7 +78,7 @@ func parseWatch(c *cli.Context) (watch.Config, bool, error) {
 	return cfg, c.Bool("json-lines"), watchFlagError(cfg.Validate())
 }
 
-// watchFlags names the flag of each Config field.
+// watchFlagNames names the flag of each Config field.
 var watchFlagNames = map[string]string{"Kinds": "kind", "NetNS": "netns", "PID": "pid", "Comm": "comm",
 	"Duration": "duration", "Until": "until", "Metrics": "metrics", "Backend": "backend"}
 
@@ -116,6 +116,10 @@ func runWatch(sig context.Context, cfg watch.Config, jsonLines bool) error {
 		fmt.Fprintln(os.Stderr, "nltrace watch: "+e)
 	}
 	switch werr := context.Cause(ctx); {
+	case len(s.Errors) > 0:
+		// The probe's reader or the metrics server failed: what was
+		// seen is printed, and is not all there was.
+		return cli.Exit("", 1)
 	case sig.Err() != nil:
 		return cli.Exit("", exitSignal)
 	case werr != nil && !errors.Is(werr, context.Canceled):

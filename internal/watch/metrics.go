@@ -12,7 +12,8 @@ import (
 )
 
 // metrics are the Prometheus series a watch serves. Labels name process
-// names (comm), never ids, so that a host's series stay few.
+// names (comm), never ids, and at most maxDumpers of each role (dumpers,
+// writers), so that a host's series stay bounded.
 type metrics struct {
 	reg         *prometheus.Registry
 	dumps       *prometheus.CounterVec

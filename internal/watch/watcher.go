@@ -170,10 +170,13 @@ func (w *watcher) count(j *joined) {
 		m.culprits.WithLabelValues(o.kind, comm, m.writerComms.value(c)).Inc()
 	}
 	j.record.Retry, j.record.Attempt = retry, attempt
+	if w.cfg.Until > 0 && w.interrupted > w.cfg.Until {
+		return // counted; the dumps joined while stopping are not listed
+	}
 	if w.cfg.OnRecord != nil {
 		w.cfg.OnRecord(j.record)
 	}
-	if w.cfg.Until > 0 && w.interrupted >= w.cfg.Until {
+	if w.cfg.Until > 0 && w.interrupted == w.cfg.Until {
 		w.stop()
 	}
 }
@@ -197,11 +200,12 @@ func (w *watcher) sweep() {
 	w.dropped = [2]int{samples, writers}
 	w.metrics.joinDrops.WithLabelValues("sample").Add(float64(o.Samples))
 	w.metrics.joinDrops.WithLabelValues("writer").Add(float64(o.Writers))
+	unheard := w.p.TakeFollowErrors()
 	if w.cfg.OnRecord != nil {
 		if o.RingBuffer > 0 || o.Samples > 0 || o.Writers > 0 {
 			w.cfg.OnRecord(o)
 		}
-		for _, err := range w.p.TakeFollowErrors() {
+		for _, err := range unheard {
 			w.cfg.OnRecord(&Warning{Type: "warning", Time: o.Time, Message: "changes in " + err.Error() + " go unexplained"})
 		}
 	}
