@@ -241,15 +241,18 @@ func readNewc(t *testing.T, path string) map[string]string {
 }
 
 // TestInitramfsCarriesModuleDocs: internal/report's tests read
-// ../../docs/report.schema.json from their package directory.
+// ../../docs/report.schema.json from their package directory, and
+// cmd/nltrace's ../../deploy/kubernetes and ../../go.mod.
 func TestInitramfsCarriesModuleDocs(t *testing.T) {
 	root := t.TempDir()
 	pkgDir := filepath.Join(root, "internal", "report")
 	for name, data := range map[string]string{
-		"docs/report.schema.json":    "{}",
-		"internal/report/x_test.go":  "package report",
-		"internal/report/report.bin": "test binary",
-		"busybox":                    "busybox",
+		"docs/report.schema.json":      "{}",
+		"deploy/kubernetes/Dockerfile": "FROM scratch",
+		"go.mod":                       "module x",
+		"internal/report/x_test.go":    "package report",
+		"internal/report/report.bin":   "test binary",
+		"busybox":                      "busybox",
 	} {
 		p := filepath.Join(root, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -267,9 +270,11 @@ func TestInitramfsCarriesModuleDocs(t *testing.T) {
 	}
 	files := readNewc(t, dst)
 	for name, want := range map[string]string{
-		"src/docs/report.schema.json":   "{}",
-		"src/internal/report/x_test.go": "package report",
-		"tests/internal_report.test":    "test binary",
+		"src/docs/report.schema.json":      "{}",
+		"src/deploy/kubernetes/Dockerfile": "FROM scratch",
+		"src/go.mod":                       "module x",
+		"src/internal/report/x_test.go":    "package report",
+		"tests/internal_report.test":       "test binary",
 	} {
 		if files[name] != want {
 			t.Errorf("%s holds %q, want %q", name, files[name], want)

@@ -91,9 +91,10 @@ func initScript(o guestOptions, pkgs []testPkg) string {
 	return b.String()
 }
 
-// moduleDirs are directories outside any package that tests read by a
-// relative path (../../docs/report.schema.json), as they can under go test.
-var moduleDirs = []string{"docs"}
+// moduleFiles are files and directories outside any package that tests
+// read by a relative path (../../docs/report.schema.json, ../../go.mod),
+// as they can under go test.
+var moduleFiles = []string{"docs", "deploy", "go.mod"}
 
 func guestSrc(p testPkg) string { return path.Join("/src", p.Rel) }
 
@@ -132,8 +133,12 @@ func writeInitramfs(dst, root string, k *kernel, o guestOptions, pkgs []testPkg,
 		a.sourceDir(p)
 	}
 	if len(pkgs) > 0 {
-		for _, d := range moduleDirs {
-			a.tree(path.Join("src", d), filepath.Join(root, d))
+		for _, f := range moduleFiles {
+			if st, err := os.Stat(filepath.Join(root, f)); err == nil && !st.IsDir() {
+				a.file(path.Join("src", f), 0o644, filepath.Join(root, f))
+				continue
+			}
+			a.tree(path.Join("src", f), filepath.Join(root, f))
 		}
 	}
 	a.trailer()
