@@ -281,7 +281,9 @@ func TestMonitorOverrunIsReported(t *testing.T) {
 	ok(t, c.DeleteLink(ov0))
 	lines := m.until(t, regexp.MustCompile(` resync addr4 0 objects$`))
 	ok(t, c.SetLinkUp(1, true))
-	m.until(t, regexp.MustCompile(` addr4 new 127\.0\.0\.1/8 dev lo `))
+	// With --rcvbuf 1 the new address may be lost to another overrun,
+	// and then comes back in the resync that follows it.
+	m.until(t, regexp.MustCompile(` addr4 new 127\.0\.0\.1/8 dev lo | resync addr4 [1-9]\d* objects$`))
 	stderr := m.interrupt(t)
 	overrun := regexp.MustCompile(` overrun: \d+ events lost, resyncing$`)
 	summary := regexp.MustCompile(`[1-9]\d* overruns, \d+ events lost, [1-9]\d* tables dumped again`)
