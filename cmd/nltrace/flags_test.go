@@ -180,6 +180,31 @@ func TestEveryFlagRejectsBadValues(t *testing.T) {
 	}
 }
 
+// rejectsBadValues checks that parse refuses each flag's bad values (a
+// line naming the flag) and that every flag has some.
+func rejectsBadValues(t *testing.T, flags []cli.Flag, bad map[string][][]string, parse func(args ...string) error) {
+	t.Helper()
+	for _, f := range flags {
+		name := f.Names()[0]
+		cases, ok := bad[name]
+		if !ok {
+			t.Errorf("--%s: no bad value in this test", name)
+			continue
+		}
+		for _, args := range cases {
+			err := parse(args...)
+			switch {
+			case err == nil:
+				t.Errorf("%q: accepted", args)
+			case !strings.Contains(err.Error(), "--"+name):
+				t.Errorf("%q: %q does not name --%s", args, err, name)
+			case strings.Contains(err.Error(), "\n"):
+				t.Errorf("%q: %q is more than one line", args, err)
+			}
+		}
+	}
+}
+
 // parseMonitorArgs runs the monitor command's flag parsing on args, as the
 // command does before any work.
 func parseMonitorArgs(t *testing.T, args ...string) (monitor.Config, monitorOutput, error) {
@@ -210,25 +235,10 @@ func TestEveryMonitorFlagRejectsBadValues(t *testing.T) {
 		"rcvbuf":     {{"--rcvbuf", "-1"}, {"--rcvbuf", "1k"}},
 		"duration":   {{"--duration", "-1s"}, {"--duration", "soon"}},
 	}
-	for _, f := range monitorFlags() {
-		name := f.Names()[0]
-		cases, ok := bad[name]
-		if !ok {
-			t.Errorf("--%s: no bad value in this test", name)
-			continue
-		}
-		for _, args := range cases {
-			_, _, err := parseMonitorArgs(t, args...)
-			switch {
-			case err == nil:
-				t.Errorf("%q: accepted", args)
-			case !strings.Contains(err.Error(), "--"+name):
-				t.Errorf("%q: %q does not name --%s", args, err, name)
-			case strings.Contains(err.Error(), "\n"):
-				t.Errorf("%q: %q is more than one line", args, err)
-			}
-		}
-	}
+	rejectsBadValues(t, monitorFlags(), bad, func(args ...string) error {
+		_, _, err := parseMonitorArgs(t, args...)
+		return err
+	})
 	cfg, out, err := parseMonitorArgs(t)
 	if err != nil || len(cfg.Kinds) != len(monitor.Kinds) || cfg.AllNetNS || out.jsonLines || cfg.RcvBuf != 0 {
 		t.Errorf("defaults: %+v %+v %v; want every kind, the current namespace", cfg, out, err)
@@ -271,25 +281,10 @@ func TestEveryWatchFlagRejectsBadValues(t *testing.T) {
 		"json-lines": {{"--json-lines=maybe"}},
 		"metrics":    {{"--metrics", "9090"}, {"--metrics", "localhost"}},
 	}
-	for _, f := range watchFlags() {
-		name := f.Names()[0]
-		cases, ok := bad[name]
-		if !ok {
-			t.Errorf("--%s: no bad value in this test", name)
-			continue
-		}
-		for _, args := range cases {
-			_, _, err := parseWatchArgs(t, args...)
-			switch {
-			case err == nil:
-				t.Errorf("%q: accepted", args)
-			case !strings.Contains(err.Error(), "--"+name):
-				t.Errorf("%q: %q does not name --%s", args, err, name)
-			case strings.Contains(err.Error(), "\n"):
-				t.Errorf("%q: %q is more than one line", args, err)
-			}
-		}
-	}
+	rejectsBadValues(t, watchFlags(), bad, func(args ...string) error {
+		_, _, err := parseWatchArgs(t, args...)
+		return err
+	})
 	cfg, jsonLines, err := parseWatchArgs(t)
 	if err != nil || cfg.Kinds != nil || cfg.NetNS != (nlclient.Target{}) || cfg.PID != 0 || jsonLines || cfg.Backend != probe.Auto {
 		t.Errorf("defaults: %+v %v %v; want every kind, every namespace, auto", cfg, jsonLines, err)
