@@ -22,20 +22,28 @@ func parse(t *testing.T, args ...string) (run.Config, output, error) {
 	t.Helper()
 	var cfg run.Config
 	var out output
-	var perr error
-	cmd := dumpCommand()
-	cmd.Action = func(c *cli.Context) error {
-		cfg, out, perr = parseDump(c)
-		if perr == nil {
-			perr = flagError(cfg.Validate())
+	err := parseWith(dumpCommand(), args, func(c *cli.Context) (err error) {
+		if cfg, out, err = parseDump(c); err == nil {
+			err = flagError(cfg.Validate())
 		}
+		return err
+	})
+	return cfg, out, err
+}
+
+// parseWith runs cmd's flag parsing on args, with parse, the command's
+// own checks before any work, in place of its action.
+func parseWith(cmd *cli.Command, args []string, parse func(*cli.Context) error) error {
+	var perr error
+	cmd.Action = func(c *cli.Context) error {
+		perr = parse(c)
 		return nil
 	}
 	app := &cli.App{Name: "nltrace", Commands: []*cli.Command{cmd}, Writer: io.Discard, ErrWriter: io.Discard, OnUsageError: usageError}
-	if err := app.Run(append([]string{"nltrace", "dump"}, args...)); err != nil {
-		return cfg, out, err
+	if err := app.Run(append([]string{"nltrace", cmd.Name}, args...)); err != nil {
+		return err
 	}
-	return cfg, out, perr
+	return perr
 }
 
 func TestParseDumpFlags(t *testing.T) {
@@ -211,17 +219,11 @@ func parseMonitorArgs(t *testing.T, args ...string) (monitor.Config, monitorOutp
 	t.Helper()
 	var cfg monitor.Config
 	var out monitorOutput
-	var perr error
-	cmd := monitorCommand()
-	cmd.Action = func(c *cli.Context) error {
-		cfg, out, perr = parseMonitor(c)
-		return nil
-	}
-	app := &cli.App{Name: "nltrace", Commands: []*cli.Command{cmd}, Writer: io.Discard, ErrWriter: io.Discard, OnUsageError: usageError}
-	if err := app.Run(append([]string{"nltrace", "monitor"}, args...)); err != nil {
-		return cfg, out, err
-	}
-	return cfg, out, perr
+	err := parseWith(monitorCommand(), args, func(c *cli.Context) (err error) {
+		cfg, out, err = parseMonitor(c)
+		return err
+	})
+	return cfg, out, err
 }
 
 // TestEveryMonitorFlagRejectsBadValues walks every flag of the monitor
@@ -254,17 +256,11 @@ func parseWatchArgs(t *testing.T, args ...string) (watch.Config, bool, error) {
 	t.Helper()
 	var cfg watch.Config
 	var jsonLines bool
-	var perr error
-	cmd := watchCommand()
-	cmd.Action = func(c *cli.Context) error {
-		cfg, jsonLines, perr = parseWatch(c)
-		return nil
-	}
-	app := &cli.App{Name: "nltrace", Commands: []*cli.Command{cmd}, Writer: io.Discard, ErrWriter: io.Discard, OnUsageError: usageError}
-	if err := app.Run(append([]string{"nltrace", "watch"}, args...)); err != nil {
-		return cfg, jsonLines, err
-	}
-	return cfg, jsonLines, perr
+	err := parseWith(watchCommand(), args, func(c *cli.Context) (err error) {
+		cfg, jsonLines, err = parseWatch(c)
+		return err
+	})
+	return cfg, jsonLines, err
 }
 
 // TestEveryWatchFlagRejectsBadValues walks every flag of the watch

@@ -462,26 +462,6 @@ func (j *Joiner) Sweep() (droppedSamples, droppedWriters int) {
 	return j.droppedSamples, j.droppedWriters
 }
 
-// Waiting returns the earliest CLOCK_MONOTONIC start of the dumps not
-// joined yet (FromSamples); false when every dump is joined. A caller that needs dumps in the order they
-// started holds back those that started later.
-func (j *Joiner) Waiting() (uint64, bool) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	var oldest uint64
-	waiting := false
-	for _, p := range j.pending.live() {
-		switch {
-		case p.joined:
-		case len(p.b.samples) == 0:
-			return 0, true // a result waiting for samples: no start is known
-		case !waiting || p.b.first < oldest:
-			oldest, waiting = p.b.first, true
-		}
-	}
-	return oldest, waiting
-}
-
 // Attribution joins the dumps that are ready and returns the attribution
 // so far; the Joiner goes on.
 func (j *Joiner) Attribution() *Attribution {

@@ -87,7 +87,7 @@ func Open(ctx context.Context, cfg Config) (*Monitor, error) {
 		}
 	}()
 	if cfg.Target != (nlclient.Target{}) {
-		f, err := openTarget(cfg.Target)
+		f, err := cfg.Target.Open()
 		if err != nil {
 			return nil, err
 		}
@@ -114,24 +114,6 @@ func Open(ctx context.Context, cfg Config) (*Monitor, error) {
 	m.self.dumpLinks(ctx)
 	ok = true
 	return m, nil
-}
-
-// openTarget opens the namespace file of t, as nlclient reads it.
-func openTarget(t nlclient.Target) (*os.File, error) {
-	var path string
-	switch {
-	case t.Path != "":
-		path = t.Path
-	case t.PID != 0:
-		path = fmt.Sprintf("/proc/%d/ns/net", t.PID)
-	case t.FD != 0:
-		path = fmt.Sprintf("/proc/self/fd/%d", t.FD)
-	}
-	f, err := netns.Open(path)
-	if errors.Is(err, os.ErrNotExist) && t.Path != "" {
-		return nil, fmt.Errorf("%w (ip netns list shows the named namespaces)", err)
-	}
-	return f, err
 }
 
 func withHint(err error) error {
