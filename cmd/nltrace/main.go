@@ -39,6 +39,7 @@ func main() {
 			cleanupCommand(),
 			monitorCommand(),
 			watchCommand(),
+			checkCommand(),
 		},
 		HideHelpCommand: true,
 		OnUsageError:    usageError,

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nltrace/nltrace/internal/check"
+)
+
+func checkCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "check",
+		Usage: "check how a kernel interrupts dumps, and how a client copes, against expectations (for CI)",
+		Description: "Runs named checks, each in a namespace of nltrace's own: where the flag lands, the lost window, and\n" +
+			"per kind whether dumps are flagged under churn, whether a wrong dump can go unflagged, whether stable\n" +
+			"objects are missed or repeated, whether the address cursor is positional, NLMSG_DONE's flag, and\n" +
+			"whether the kernel probe explains every interruption. With --exec -- CMD, the client runs under churn\n" +
+			"and must meet --allow-exit and --allow. Expectations come from what the kernel's BTF says about it,\n" +
+			"or from --baseline. Exit status: 0 every expectation held, 4 a regression, 1 an error.",
+		Flags:        checkFlags(),
+		OnUsageError: usageError,
+		Action: func(c *cli.Context) error {
+			cfg, out, err := parseCheck(c)
+			if err != nil {
+				return err
+			}
+			return runCheck(c, cfg, out)
+		},
+	}
+}
+
+func checkFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "only", Usage: "run only these checks, or those under a prefix ending in / (link/, client/); repeat or comma-separate", DefaultText: "all"},
+		&cli.DurationFlag{Name: "churn-duration", Value: check.DefaultChurn, Usage: "how long each kind is dumped under churn"},
+		&cli.BoolFlag{Name: "json", Usage: "print the results as one JSON document"},
+		&cli.StringFlag{Name: "junit", Usage: "also write the results as JUnit XML to FILE, for CI systems to show"},
+		&cli.StringFlag{Name: "baseline", Usage: "hold the kernel to the facts in FILE instead of its default expectations"},
+		&cli.StringFlag{Name: "record-baseline", Usage: "write the facts measured to FILE, as a baseline for later runs"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print what every check measured and expected, not only the failed ones"},
+		&cli.BoolFlag{Name: "exec", Usage: "also run the client after -- again and again under link churn: --exec -- CMD ARGS..."},
+		&cli.DurationFlag{Name: "exec-duration", Value: 5 * time.Second, Usage: "how long the --exec client runs under churn"},
+		&cli.DurationFlag{Name: "exec-timeout", Value: 10 * time.Second, Usage: "time limit of each --exec run"},
+		&cli.IntSliceFlag{Name: "allow-exit", Usage: "exit statuses of a good --exec run; repeat or comma-separate", DefaultText: "0"},
+		&cli.StringSliceFlag{Name: "allow", Usage: "a symptom the --exec client may print (and then exit with any status), e.g. \"results may be incomplete\"; repeatable"},
+	}
+}
+
+type checkOutput struct {
+	json           bool
+	verbose        bool
+	junit          string
+	recordBaseline string
+}
+
+// clientFlags only make sense with --exec.
+var clientFlags = []string{"exec-duration", "exec-timeout", "allow-exit", "allow"}
+
+func parseCheck(c *cli.Context) (check.Config, checkOutput, error) {
+	out := checkOutput{json: c.Bool("json"), verbose: c.Bool("verbose"), junit: c.String("junit"), recordBaseline: c.String("record-baseline")}
+	cfg := check.Config{Only: c.StringSlice("only"), Churn: c.Duration("churn-duration")}
+	if c.Bool("exec") {
+		cfg.Client = &check.Client{Command: c.Args().Slice(), Duration: c.Duration("exec-duration"), Timeout: c.Duration("exec-timeout"),
+			Exit: c.IntSlice("allow-exit"), Allow: c.StringSlice("allow")}
+		if len(cfg.Client.Command) == 0 {
+			return cfg, out, errors.New("--exec needs a command after --: nltrace check --exec -- CMD ARGS...")
+		}
+	} else {
+		if c.Args().Present() {
+			return cfg, out, fmt.Errorf("unexpected arguments %q (a client to run goes after --exec --)", c.Args().Slice())
+		}
+		for _, name := range clientFlags {
+			if c.IsSet(name) {
+				return cfg, out, fmt.Errorf("--%s applies to a client: add --exec -- CMD ARGS", name)
+			}
+		}
+	}
+	if p := c.String("baseline"); p != "" {
+		b, err := check.ReadBaseline(p)
+		if err != nil {
+			return cfg, out, fmt.Errorf("--baseline: %w", err)
+		}
+		cfg.Baseline = b
+	}
+	if out.recordBaseline != "" && out.recordBaseline == c.String("baseline") {
+		return cfg, out, errors.New("--record-baseline would overwrite the --baseline file being compared with: give another file")
+	}
+	for _, f := range []struct{ flag, path string }{{"junit", out.junit}, {"record-baseline", out.recordBaseline}} {
+		if err := writable(f.path); err != nil {
+			return cfg, out, fmt.Errorf("--%s: %w", f.flag, err)
+		}
+	}
+	return cfg, out, checkFlagError(cfg.Validate())
+}
+
+// writable makes sure an output file can be written before minutes of
+// measuring, without leaving an empty file behind.
+func writable(path string) error {
+	if path == "" {
+		return nil
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a directory: want a file", path)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		f, err = os.OpenFile(path, os.O_WRONLY, 0)
+		if err == nil {
+			return f.Close()
+		}
+	}
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(path)
+}
+
+var checkFields = map[string]string{
+	"Churn": "--churn-duration", "Only": "--only", "Baseline": "--baseline",
+	"Client.Command": "--exec", "Client.Duration": "--exec-duration", "Client.Timeout": "--exec-timeout",
+	"Client.Exit": "--allow-exit", "Client.Allow": "--allow",
+}
+
+// checkFlagError says the library's field errors in the words of the
+// command line.
+func checkFlagError(err error) error {
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		var out []error
+		for _, e := range joined.Unwrap() {
+			out = append(out, checkFlagError(e))
+		}
+		return errors.Join(out...)
+	}
+	var fe *check.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	name := checkFields[fe.Field]
+	if name == "" {
+		name = fe.Field
+	}
+	return fmt.Errorf("%s %v: %s", name, fe.Value, fe.Want)
+}
+
+func runCheck(c *cli.Context, cfg check.Config, out checkOutput) error {
+	progress := func(s string) { fmt.Fprintf(os.Stderr, "nltrace check: %s\n", s) }
+	res, err := check.Run(c.Context, cfg, progress)
+	if err != nil {
+		if c.Context.Err() != nil {
+			return cli.Exit(err.Error(), exitSignal)
+		}
+		return checkFlagError(err)
+	}
+	results := []*check.Result{res}
+	return finishCheck(results, out)
+}
+
+// finishCheck prints and writes the results and turns them into the exit
+// status.
+func finishCheck(results []*check.Result, out checkOutput) error {
+	var werr error
+	if out.json {
+		werr = check.WriteJSON(os.Stdout, results)
+	} else {
+		werr = check.WriteTable(os.Stdout, results, out.verbose)
+	}
+	if out.junit != "" {
+		werr = errors.Join(werr, writeFile(out.junit, func(f *os.File) error { return check.WriteJUnit(f, results) }))
+	}
+	if out.recordBaseline != "" {
+		werr = errors.Join(werr, check.NewBaseline(results[0]).WriteFile(out.recordBaseline))
+	}
+	if werr != nil {
+		return werr
+	}
+	switch status := check.Status(results); status {
+	case check.StatusOK:
+		return nil
+	case check.StatusRegression:
+		return cli.Exit("regression: "+strings.Join(check.Regressions(results), "; "), status)
+	default:
+		return cli.Exit("some checks could not be measured", status)
+	}
+}
+
+func writeFile(path string, write func(*os.File) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
