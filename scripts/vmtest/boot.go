@@ -2,84 +2,26 @@ package main
 
 import (
 	"bufio"
-	"context"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/nltrace/nltrace/internal/vm"
 )
 
-// qemuArgs is the command line that worked here without KVM (docs/vm.md).
-// panic=-1 and -no-reboot turn a guest panic into a QEMU exit instead of a
-// hang until the timeout.
-func qemuArgs(a arch, vmlinuz, initrd string, shell bool) []string {
-	cmdline := "console=" + a.Console + " panic=-1 quiet"
-	if shell {
-		cmdline += " vmtest.shell"
-	}
-	args := append([]string{}, a.Machine...)
-	return append(args, "-accel", "tcg", "-smp", "1",
-		"-kernel", vmlinuz, "-initrd", initrd, "-append", cmdline,
-		"-nographic", "-no-reboot", "-nic", "none")
-}
-
-// bootResult is what the host learned from one guest.
+// bootResult is what the host learned from one guest: vm.Boot's result
+// and what the serial log says about the tests.
 type bootResult struct {
-	Wall     time.Duration
-	TimedOut bool
-	QemuErr  error // QEMU's own exit status: reported, never trusted as a verdict
-	Log      string
-	Report   *guestReport
+	vm.Result
+	Report *guestReport
 }
 
-// boot runs one guest to completion, keeping its serial console in logPath.
-// The guest's verdict comes from the log, never from QEMU's exit code.
-func boot(ctx context.Context, k *kernel, initrd, logPath string, timeout time.Duration, runID string, stream io.Writer) (*bootResult, error) {
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("serial log: %w", err)
-	}
-	defer logf.Close()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	a := arches[k.Guest.Arch]
-	cmd := exec.CommandContext(ctx, a.Qemu, qemuArgs(a, k.Vmlinuz, initrd, false)...)
-	cmd.WaitDelay = 5 * time.Second
-	var out io.Writer = logf
-	if stream != nil {
-		out = io.MultiWriter(logf, stream)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	// QEMU must not read the terminal: its -nographic monitor would
-	// interpret keystrokes.
-	cmd.Stdin = nil
-	start := time.Now()
-	runErr := cmd.Run()
-	res := &bootResult{Wall: time.Since(start), Log: logPath, QemuErr: runErr}
-	res.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
-	if err := logf.Sync(); err != nil {
-		return nil, fmt.Errorf("serial log: %w", err)
-	}
-	data, err := os.ReadFile(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("serial log: %w", err)
-	}
-	res.Report = parseLog(string(data), runID)
-	return res, nil
-}
+// markerPrefix starts every line /init prints for the host (vm.Markers).
+const markerPrefix = "@@vmtest"
 
-// shell boots with stdin attached; QEMU's Ctrl-A x quits.
-func shell(ctx context.Context, k *kernel, initrd string) error {
-	a := arches[k.Guest.Arch]
-	cmd := exec.CommandContext(ctx, a.Qemu, qemuArgs(a, k.Vmlinuz, initrd, true)...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	return cmd.Run()
-}
+// shellFlag on the kernel command line makes /init start a shell instead
+// of the tests.
+const shellFlag = "vmtest.shell"
 
 // pkgResult is one package's outcome inside one guest.
 type pkgResult struct {
@@ -108,7 +50,6 @@ type guestReport struct {
 }
 
 var (
-	markerRE = regexp.MustCompile(`@@vmtest (\S+) (boot|begin|end|done)(.*)$`)
 	resultRE = regexp.MustCompile(`^\s*--- (PASS|FAIL|SKIP): (\S+)`)
 	// After "panic: test timed out", go test lists the running tests as
 	// "\t\tTestX (4m54s)": those are the ones that hung.
@@ -125,9 +66,9 @@ func parseLog(log, runID string) *guestReport {
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
-		if m := markerRE.FindStringSubmatch(line); m != nil && m[1] == runID {
-			fields := markerFields(m[3])
-			switch m[2] {
+		if m, ok := vm.ParseMarker(line, markerPrefix, runID); ok {
+			fields := m.Fields
+			switch m.Word {
 			case "boot":
 				rep.Booted, rep.Release, rep.Require = true, fields["release"], fields["require"]
 			case "begin":
@@ -182,14 +123,4 @@ func parseLog(log, runID string) *guestReport {
 		}
 	}
 	return rep
-}
-
-func markerFields(s string) map[string]string {
-	f := map[string]string{}
-	for _, kv := range strings.Fields(s) {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			f[k] = v
-		}
-	}
-	return f
 }

@@ -9,11 +9,17 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/nltrace/nltrace/internal/vm"
 )
 
-// selfPkg is this harness. Its tests boot QEMU, so it is only run in the
-// guest when asked for by name.
-const selfPkg = "scripts/vmtest"
+// selfPkg is this harness and vmPkg the package it boots guests with.
+// Their tests boot QEMU and use apt, so they only run in a guest when asked
+// for by name.
+const (
+	selfPkg = "scripts/vmtest"
+	vmPkg   = "internal/vm"
+)
 
 // testPkg is one package whose test binary runs in the guest.
 type testPkg struct {
@@ -73,7 +79,7 @@ func listPackages(root string, patterns []string, progress io.Writer) ([]testPkg
 		switch {
 		case f[3] != "":
 			return nil, fmt.Errorf("package %s: %s", p.Name(), f[3])
-		case !explicit && p.Rel == selfPkg:
+		case !explicit && (p.Rel == selfPkg || p.Rel == vmPkg):
 			continue
 		case f[1] == "0" && f[2] == "0":
 			if explicit {
@@ -121,7 +127,7 @@ func (b *archBuild) build(root, outDir string, progress io.Writer) error {
 			fmt.Fprintf(progress, "vmtest: %v\n", err)
 			continue
 		}
-		if err := checkStatic(p.Binary, b.Arch); err != nil {
+		if err := vm.CheckStatic(p.Binary, b.Arch); err != nil {
 			return fmt.Errorf("%s test binary: %w (the harness builds with CGO_ENABLED=0 GOARCH=%s)", p.Name(), err, b.Arch)
 		}
 	}
@@ -185,7 +191,7 @@ func buildLab(root, arch, outDir string) ([]string, error) {
 		if err := goBuild(dir, arch, "build", "-trimpath", "-o", bin, "."); err != nil {
 			return nil, fmt.Errorf("client lab: %s does not build for %s: %w", name, arch, err)
 		}
-		if err := checkStatic(bin, arch); err != nil {
+		if err := vm.CheckStatic(bin, arch); err != nil {
 			return nil, fmt.Errorf("client lab: %s: %w", name, err)
 		}
 		bins = append(bins, bin)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nltrace/nltrace/internal/testenv"
+	"github.com/nltrace/nltrace/internal/vm"
 )
 
 // labClients are the Go clients of testdata/clients; its ip client needs
@@ -29,7 +30,7 @@ func TestInitramfsCarriesLab(t *testing.T) {
 		os.WriteFile(p, []byte(name+" for arm64"), 0o755)
 		lab = append(lab, p)
 	}
-	k := &kernel{Guest: guestSpec{"6.12", "arm64"}, Busybox: bb}
+	k := &vm.Kernel{Spec: vm.Spec{Series: "6.12", Flavour: "cloud", Arch: "arm64"}, Busybox: bb}
 
 	dst := filepath.Join(dir, "initrd.cpio")
 	if err := writeInitramfs(dst, dir, k, guestOptions{RunID: "x", HasLab: true}, nil, "", lab); err != nil {
@@ -83,7 +84,7 @@ func TestBuildLabForGuestArch(t *testing.T) {
 			var names []string
 			for _, b := range bins {
 				names = append(names, filepath.Base(b))
-				if err := checkStatic(b, a); err != nil {
+				if err := vm.CheckStatic(b, a); err != nil {
 					t.Errorf("%s: %v", b, err)
 				}
 			}

@@ -1,6 +1,9 @@
-// Command vmtest runs the module's tests inside QEMU on Debian's cloud
-// kernels, because the development machine's kernel refuses kprobe and
-// fentry. See scripts/vmtest/vmtest.mk and `go run ./scripts/vmtest -h`.
+// Command vmtest runs the module's tests inside QEMU on Debian's kernels
+// (or a .deb or kernel image given as a file), because the development
+// machine's kernel refuses kprobe and fentry. Booting is internal/vm's;
+// this command builds the test binaries, writes the /init that runs them,
+// and reads their results. See scripts/vmtest/vmtest.mk and
+// `go run ./scripts/vmtest -h`.
 package main
 
 import (
@@ -12,20 +15,19 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/nltrace/nltrace/internal/vm"
 )
 
 type config struct {
-	Kernels       []string            // guest specs: 6.12, 6.12-arm64
+	Kernels       []string            // guest specs (vm.ParseSpec): 6.12, 6.12-arm64, 6.12-rt, a .deb or an image
 	Pkgs          []string            // for every guest; empty: ArchPkgs or the whole module
 	ArchPkgs      map[string][]string // per-architecture default of Pkgs
 	Run           string
@@ -60,8 +62,8 @@ func main() {
 func parseFlags(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("vmtest", flag.ContinueOnError)
-	kernels := fs.String("kernels", envOr("KERNELS", defaultKernels), "guests to boot, space or comma separated: a Debian kernel series for amd64, SERIES-arm64 for arm64 (env KERNELS)")
-	pkgs := fs.String("pkg", os.Getenv("PKG"), "packages to test in every guest, space or comma separated (env PKG; default: every package with tests except ./scripts/vmtest, or -arm64-pkg in arm64 guests)")
+	kernels := fs.String("kernels", envOr("KERNELS", defaultKernels), "guests to boot, space or comma separated (env KERNELS); each is "+vm.SpecForms)
+	pkgs := fs.String("pkg", os.Getenv("PKG"), "packages to test in every guest, space or comma separated (env PKG; default: every package with tests except ./scripts/vmtest and ./internal/vm, or -arm64-pkg in arm64 guests)")
 	arm64Pkgs := fs.String("arm64-pkg", os.Getenv("ARM64_PKG"), "packages to test in arm64 guests when -pkg is not given, to shorten a matrix whose arm64 guest is its slowest (env ARM64_PKG; default: as amd64)")
 	fs.StringVar(&c.Run, "run", os.Getenv("RUN"), "passed to the test binaries as -test.run (env RUN)")
 	fs.StringVar(&c.Bench, "bench", os.Getenv("BENCH"), "run only the benchmarks matching this (-test.bench, with -test.run=^$ unless -run is given; env BENCH)")
@@ -86,7 +88,7 @@ func parseFlags(args []string) (config, error) {
 	if len(c.Kernels) == 0 {
 		return c, errors.New("no kernel series given (-kernels 6.12)")
 	}
-	if _, err := parseGuests(c.Kernels); err != nil {
+	if _, err := vm.ParseSpecs(c.Kernels); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -109,11 +111,11 @@ func (c config) patterns(arch string) []string {
 }
 
 func (c config) guestTimeout(arch string) time.Duration {
-	return c.Timeout * time.Duration(arches[arch].Slowdown)
+	return c.Timeout * time.Duration(vm.Arches[arch].Slowdown)
 }
 
 func (c config) testTimeout(arch string) time.Duration {
-	return c.TestTimeout * time.Duration(arches[arch].Slowdown)
+	return c.TestTimeout * time.Duration(vm.Arches[arch].Slowdown)
 }
 
 func envOr(name, def string) string {
@@ -135,14 +137,14 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vmtest:", err)
 		return 2
 	}
-	if os.Getenv(guestEnv) != "" {
-		return fail(errors.New("refusing to boot QEMU inside a vmtest guest"))
+	if err := vm.RefuseNested(); err != nil {
+		return fail(err)
 	}
-	specs, err := parseGuests(c.Kernels)
+	specs, err := vm.ParseSpecs(c.Kernels)
 	if err != nil {
 		return fail(err)
 	}
-	if err := checkHostTools(specs); err != nil {
+	if err := vm.CheckHostTools(specs, "go"); err != nil {
 		return fail(err)
 	}
 	root, err := moduleRoot()
@@ -181,11 +183,12 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) int {
 	}
 
 	// Downloads and builds are independent; overlap them.
-	kernels := make([]*kernel, len(specs))
+	kernels := make([]*vm.Kernel, len(specs))
 	kerrs := make([]error, len(specs))
 	var wg sync.WaitGroup
+	progress := &prefixWriter{prefix: "vmtest: ", w: stderr, mu: &sync.Mutex{}}
 	for i, g := range specs {
-		wg.Go(func() { kernels[i], kerrs[i] = resolveKernel(c.CacheDir, g, stderr) })
+		wg.Go(func() { kernels[i], kerrs[i] = vm.Resolve(c.CacheDir, g, progress) })
 	}
 	for _, a := range archOrder {
 		if err := builds[a].build(root, filepath.Join(work, a), stderr); err != nil {
@@ -204,7 +207,7 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) int {
 	runID := randomID()
 	runs := make([]*guestRun, len(kernels))
 	for i, k := range kernels {
-		b := builds[k.Guest.Arch]
+		b := builds[k.Spec.Arch]
 		g := &guestRun{Kernel: k, Pkgs: b.Pkgs, BuildErr: errors.Join(b.NltraceErr, b.LabErr)}
 		runs[i] = g
 		g.Require, g.Err = kernelRequire(k, c.Require)
@@ -212,8 +215,8 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) int {
 			continue
 		}
 		fmt.Fprintf(stderr, "vmtest: %s requires %s\n", k.Release, g.Require)
-		opts := guestOptions{RunID: runID, Require: g.Require, Run: c.Run, Bench: c.Bench, TestTimeout: c.testTimeout(k.Guest.Arch).String(),
-			FailOnPurpose: c.FailOnPurpose, PayloadHang: c.PayloadHang, HasNltrace: b.Nltrace != "", HasLab: len(b.Lab) > 0, Modules: wantedModules}
+		opts := guestOptions{RunID: runID, Require: g.Require, Run: c.Run, Bench: c.Bench, TestTimeout: c.testTimeout(k.Spec.Arch).String(),
+			FailOnPurpose: c.FailOnPurpose, PayloadHang: c.PayloadHang, HasNltrace: b.Nltrace != "", HasLab: len(b.Lab) > 0}
 		initrd := filepath.Join(work, k.Release+".cpio")
 		if err := writeInitramfs(initrd, root, k, opts, built(b.Pkgs), b.Nltrace, b.Lab); err != nil {
 			g.Err = err
@@ -221,7 +224,7 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) int {
 		}
 		if c.Shell {
 			fmt.Fprintf(stderr, "vmtest: booting %s into a shell (Ctrl-A x quits QEMU)\n", k.Release)
-			if err := shell(ctx, k, initrd); err != nil {
+			if err := vm.Shell(ctx, k, initrd, shellFlag); err != nil {
 				return fail(fmt.Errorf("qemu: %w", err))
 			}
 			return 0
@@ -234,65 +237,54 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// bootAll runs the guests in parallel, one per host CPU: each has one
-// virtual CPU, and TCG gains nothing from more. Guests of a foreign
-// architecture start first: they take longest, and starting them last
-// would leave CPUs idle at the end.
+// bootAll runs the guests that have something to run, with
+// vm.BootAll's scheduling: one per host CPU, foreign architectures first.
 func bootAll(ctx context.Context, c config, runs []*guestRun, work, runID string, stderr io.Writer) {
-	order := bootOrder(runs)
-	queue := make(chan *guestRun, len(order))
-	for _, g := range order {
-		queue <- g
-	}
-	close(queue)
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range min(runtime.NumCPU(), len(queue)) {
-		wg.Go(func() {
-			for g := range queue {
-				bootOne(ctx, c, g, work, runID, stderr, &mu)
-			}
-		})
+	var jobs []vm.Job
+	for _, g := range bootable(runs) {
+		jobs = append(jobs, vm.Job{Arch: g.Kernel.Spec.Arch, Run: func() { bootOne(ctx, c, g, work, runID, stderr, &mu) }})
 	}
-	wg.Wait()
+	vm.BootAll(jobs, 0)
 }
 
-// bootOrder lists the guests that have something to run, foreign
-// architectures first.
-func bootOrder(runs []*guestRun) []*guestRun {
-	var order []*guestRun
-	for _, foreign := range []bool{true, false} {
-		for _, g := range runs {
-			if g.Err == nil && len(built(g.Pkgs)) > 0 && (g.Kernel.Guest.Arch != hostArch) == foreign {
-				order = append(order, g)
-			}
+// bootable lists the guests that have something to run: started, and
+// with at least one package that compiled.
+func bootable(runs []*guestRun) []*guestRun {
+	var ok []*guestRun
+	for _, g := range runs {
+		if g.Err == nil && len(built(g.Pkgs)) > 0 {
+			ok = append(ok, g)
 		}
 	}
-	return order
+	return ok
 }
 
 func bootOne(ctx context.Context, c config, g *guestRun, work, runID string, stderr io.Writer, mu *sync.Mutex) {
 	rel := g.Kernel.Release
 	logPath := filepath.Join(c.LogDir, rel+".log")
 	fmt.Fprintf(stderr, "vmtest: booting %s (serial log %s)\n", rel, logPath)
+	fmt.Fprintf(stderr, "vmtest: %s runs under %s\n", rel, vm.AccelFor(g.Kernel.Spec.Arch))
 	var stream io.Writer
 	if c.Verbose {
-		stream = &prefixWriter{prefix: "[" + g.Kernel.Guest.String() + "] ", w: stderr, mu: mu}
+		stream = &prefixWriter{prefix: "[" + g.Kernel.Spec.String() + "] ", w: stderr, mu: mu}
 	}
-	res, err := boot(ctx, g.Kernel, filepath.Join(work, rel+".cpio"), logPath, c.guestTimeout(g.Kernel.Guest.Arch), runID, stream)
-	g.Result, g.Err = res, err
+	res, err := vm.Boot(ctx, vm.Guest{Kernel: g.Kernel, Initrd: filepath.Join(work, rel+".cpio"), Log: logPath,
+		Timeout: c.guestTimeout(g.Kernel.Spec.Arch), Stream: stream})
+	g.Err = err
 	if err == nil {
+		g.Result = &bootResult{Result: *res, Report: parseLog(res.Output, runID)}
 		fmt.Fprintf(stderr, "vmtest: %s finished in %.1fs\n", rel, res.Wall.Seconds())
 	}
 }
 
-func kernelRequire(k *kernel, override string) (string, error) {
+func kernelRequire(k *vm.Kernel, override string) (string, error) {
 	if override != "" {
 		return override, nil
 	}
-	cfg, err := kernelConfig(k.Config)
+	cfg, err := k.ReadConfig()
 	if err != nil {
-		return "", fmt.Errorf("kernel config: %w", err)
+		return "", err
 	}
 	return strings.Join(requirements(cfg), ","), nil
 }
@@ -301,37 +293,6 @@ func randomID() string {
 	b := make([]byte, 6)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// checkHostTools fails early with the fix instead of midway with an exec
-// error.
-func checkHostTools(specs []guestSpec) error {
-	tools := []string{"apt-get", "apt-cache", "dpkg", "dpkg-deb", "xz", "go"}
-	native := false
-	for _, g := range specs {
-		if q := arches[g.Arch].Qemu; !slices.Contains(tools, q) {
-			tools = append(tools, q)
-		}
-		native = native || g.Arch == hostArch
-	}
-	var missing []string
-	for _, t := range tools {
-		if _, err := exec.LookPath(t); err != nil {
-			missing = append(missing, t)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("%s not found: run scripts/deps.sh", strings.Join(missing, ", "))
-	}
-	if !native {
-		return nil
-	}
-	// A dynamically linked busybox (package busybox) cannot run in a guest
-	// without libc.
-	if err := checkStatic("/bin/busybox", hostArch); err != nil {
-		return fmt.Errorf("/bin/busybox: %w: install busybox-static (scripts/deps.sh)", err)
-	}
-	return nil
 }
 
 // ansiRE matches the terminal control sequences SeaBIOS and busybox's

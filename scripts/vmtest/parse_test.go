@@ -2,10 +2,11 @@ package main
 
 import (
 	"errors"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nltrace/nltrace/internal/vm"
 )
 
 func TestParseLogVerdicts(t *testing.T) {
@@ -40,7 +41,7 @@ func TestParseLogVerdicts(t *testing.T) {
 }
 
 func TestMatrixNeverPassesSilence(t *testing.T) {
-	k := &kernel{Release: "6.12.0-test", Guest: guestSpec{"6.12", "amd64"}}
+	k := &vm.Kernel{Release: "6.12.0-test", Spec: vm.Spec{Series: "6.12", Flavour: "cloud", Arch: "amd64"}}
 	pkgs := []testPkg{{Rel: "p"}}
 	done := "@@vmtest id boot release=6.12.0-test require=root\n@@vmtest id begin pkg=./p\n@@vmtest id end pkg=./p rc=0 secs=1\n@@vmtest id done\n"
 	tests := []struct {
@@ -51,7 +52,7 @@ func TestMatrixNeverPassesSilence(t *testing.T) {
 		{"complete", guestRun{Kernel: k, Pkgs: pkgs, Result: &bootResult{Report: parseLog(done, "id")}}, true},
 		{"empty log", guestRun{Kernel: k, Pkgs: pkgs, Result: &bootResult{Report: parseLog("", "id")}}, false},
 		{"no done", guestRun{Kernel: k, Pkgs: pkgs, Result: &bootResult{Report: parseLog(strings.TrimSuffix(done, "@@vmtest id done\n"), "id")}}, false},
-		{"timed out", guestRun{Kernel: k, Pkgs: pkgs, Result: &bootResult{TimedOut: true, Report: parseLog(done, "id")}}, false},
+		{"timed out", guestRun{Kernel: k, Pkgs: pkgs, Result: &bootResult{Result: vm.Result{TimedOut: true}, Report: parseLog(done, "id")}}, false},
 		{"not started", guestRun{Kernel: k, Pkgs: pkgs, Err: errors.New("no qemu")}, false},
 		{"build failed", guestRun{Kernel: k, Pkgs: []testPkg{{Rel: "p", BuildErr: errors.New("x")}}}, false},
 		{"nltrace build failed", guestRun{Kernel: k, Pkgs: pkgs, BuildErr: errors.New("x"), Result: &bootResult{Report: parseLog(done, "id")}}, false},
@@ -82,30 +83,5 @@ func TestRequirements(t *testing.T) {
 	}
 	if got, want := requirements(map[string]string{}), []string{"root"}; !slices.Equal(got, want) {
 		t.Errorf("empty config: %v, want %v", got, want)
-	}
-}
-
-func TestPackagePattern(t *testing.T) {
-	for _, tt := range []struct {
-		series, name string
-		match        bool
-	}{
-		{"6.1", "linux-image-6.1.0-56-cloud-amd64-unsigned", true},
-		{"6.1", "linux-image-6.12.117+deb12-cloud-amd64-unsigned", false},
-		{"6.12", "linux-image-6.12.117+deb12-cloud-amd64-unsigned", true},
-		{"6.12", "linux-image-6.12.117+deb12-cloud-amd64-dbg", false},
-		{"6.12", "linux-image-6.12.117+deb12-cloud-arm64-unsigned", false},
-		{"6.12-arm64", "linux-image-6.12.117+deb12-cloud-arm64-unsigned", true},
-		{"6.12-arm64", "linux-image-6.12.117+deb12-cloud-amd64-unsigned", false},
-		{"6.12-arm64", "linux-image-6.12.117+deb12-arm64-unsigned", false},
-	} {
-		g, err := parseGuest(tt.series)
-		if err != nil {
-			t.Fatal(err)
-		}
-		re := regexp.MustCompile(packagePattern(g.Series, g.Arch))
-		if re.MatchString(tt.name) != tt.match {
-			t.Errorf("%s ~ %s: want %v", tt.series, tt.name, tt.match)
-		}
 	}
 }

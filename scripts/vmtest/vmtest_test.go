@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nltrace/nltrace/internal/testenv"
+	"github.com/nltrace/nltrace/internal/vm"
 )
 
 // The self-tests prove the harness cannot pass by accident: a guest whose
@@ -27,13 +28,13 @@ func selfTestConfig(t *testing.T) config {
 	}
 	series := envOr("NLTRACE_VMTEST_SELFTEST_KERNEL", "6.12")
 	cache := envOr("NLTRACE_VM_CACHE", "/var/cache/nltrace-vm")
-	g, err := parseGuest(series)
+	g, err := vm.ParseSpec(series)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = checkHostTools([]guestSpec{g})
+	err = vm.CheckHostTools([]vm.Spec{g}, "go")
 	if err == nil {
-		_, err = resolveKernel(cache, g, testWriter{t})
+		_, err = vm.Resolve(cache, g, testWriter{t})
 	}
 	testenv.Need(t, "vm", err)
 	return config{

@@ -1,106 +1,27 @@
-package main
+package vm
 
 import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"syscall"
 )
 
-// kernel is one resolved and extracted Debian cloud kernel, with the
-// busybox its guest runs.
-type kernel struct {
-	Guest   guestSpec
-	Package string // linux-image-6.1.0-56-cloud-amd64-unsigned
-	Version string // Debian package version: 6.1.192-2
-	Release string // uname -r: 6.1.0-56-cloud-amd64
-	Dir     string // cache directory holding the files below
-	Vmlinuz string
-	Config  string
-	Modules []string // uncompressed .ko files, in load order
-	Busybox string   // static, for the guest's architecture
-}
-
-func (k *kernel) String() string {
-	return fmt.Sprintf("%s (%s:%s %s)", k.Release, k.Package, k.Guest.Arch, k.Version)
-}
-
-// wantedModules are loaded in this order; neither depends on another
-// module in Debian's cloud kernels, so no modules.dep is needed.
-var wantedModules = []string{"veth", "dummy"}
-
-var seriesRE = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
-
-// packagePattern matches both naming schemes Debian uses for cloud kernels:
-// the ABI-numbered 6.1.0-NN of a stable release, and 6.12.NNN+debNN of a
-// backport, whose name changes with every upload.
-func packagePattern(series, arch string) string {
-	s := strings.ReplaceAll(series, ".", `\.`)
-	return `^linux-image-` + s + `(\.0-[0-9]+|\.[0-9]+\+deb[0-9]+)-cloud-` + arch + `-unsigned$`
-}
+// The kernel cache holds, per package, the downloaded .deb and a directory
+// of the files extracted from it, both named PACKAGE_VERSION(_ARCH). A
+// directory is only used once completeFile is in it, so an interrupted
+// extraction is redone rather than booted.
+const completeFile = ".complete"
 
 const busyboxPackage = "busybox-static"
-
-// resolveKernel finds the newest package of the series, downloads it into
-// the cache unless that exact version is already there, and extracts the
-// few files the guest needs.
-func resolveKernel(cacheDir string, g guestSpec, progress io.Writer) (*kernel, error) {
-	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return nil, fmt.Errorf("kernel cache: %w (set NLTRACE_VM_CACHE to a writable directory)", err)
-	}
-	// Parallel runs (make vmtest next to the self-tests) share the cache.
-	unlock, err := lockDir(cacheDir)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-
-	pattern := packagePattern(g.Series, g.Arch)
-	pkg, version, err := newestPackage(pattern, g.Arch, progress)
-	if err != nil {
-		return nil, err
-	}
-	k := &kernel{
-		Guest:   g,
-		Package: pkg,
-		Version: version,
-		Release: strings.TrimSuffix(strings.TrimPrefix(pkg, "linux-image-"), "-unsigned"),
-		Dir:     filepath.Join(cacheDir, pkg+"_"+version),
-	}
-	k.Vmlinuz = filepath.Join(k.Dir, "vmlinuz")
-	k.Config = filepath.Join(k.Dir, "config")
-	for _, m := range wantedModules {
-		k.Modules = append(k.Modules, filepath.Join(k.Dir, m+".ko"))
-	}
-	if k.Busybox, err = resolveBusybox(cacheDir, g.Arch, progress); err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(filepath.Join(k.Dir, ".complete")); err == nil {
-		return k, nil
-	}
-	deb, err := download(cacheDir, pkg, g.Arch, version, progress)
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(progress, "vmtest: extracting %s\n", filepath.Base(deb))
-	target := func(name string) (string, bool) { return memberTarget(name, k) }
-	if err := extract(deb, k.Dir, target, append([]string{k.Vmlinuz, k.Config}, k.Modules...)...); err != nil {
-		return nil, fmt.Errorf("extract %s: %w", deb, err)
-	}
-	re := regexp.MustCompile(pattern)
-	prune(cacheDir, func(name, _ string) bool { return re.MatchString(name) }, progress, deb, k.Dir)
-	return k, nil
-}
 
 // resolveBusybox returns a static busybox for the guest. The host's own
 // serves guests of its architecture; for the others the newest
@@ -108,8 +29,8 @@ func resolveKernel(cacheDir string, g guestSpec, progress io.Writer) (*kernel, e
 // installed, which would replace the host's.
 // The caller holds the cache lock.
 func resolveBusybox(cacheDir, arch string, progress io.Writer) (string, error) {
-	if arch == hostArch {
-		return "/bin/busybox", nil // checkHostTools made sure it is static
+	if arch == HostArch {
+		return "/bin/busybox", nil // CheckHostTools made sure it is static
 	}
 	_, version, err := newestPackage("^"+busyboxPackage+"$", arch, progress)
 	if err != nil {
@@ -117,7 +38,7 @@ func resolveBusybox(cacheDir, arch string, progress io.Writer) (string, error) {
 	}
 	dir := filepath.Join(cacheDir, fmt.Sprintf("%s_%s_%s", busyboxPackage, strings.ReplaceAll(version, ":", "%3a"), arch))
 	bin := filepath.Join(dir, "busybox")
-	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, completeFile)); err == nil {
 		return bin, nil
 	}
 	deb, err := download(cacheDir, busyboxPackage, arch, version, progress)
@@ -130,34 +51,15 @@ func resolveBusybox(cacheDir, arch string, progress io.Writer) (string, error) {
 		}
 		return "", false
 	}
-	if err := extract(deb, dir, target, bin); err != nil {
+	if err := extract(deb, dir, target, "", bin); err != nil {
 		return "", fmt.Errorf("extract %s: %w", deb, err)
 	}
-	if err := checkStatic(bin, arch); err != nil {
+	if err := CheckStatic(bin, arch); err != nil {
 		return "", fmt.Errorf("%s from %s: %w", bin, filepath.Base(deb), err)
 	}
 	mine := func(name, archSuffix string) bool { return name == busyboxPackage && archSuffix == arch }
 	prune(cacheDir, mine, progress, deb, dir)
 	return bin, nil
-}
-
-// checkStatic makes sure a binary can run in the guest: the right
-// machine, and no interpreter since the guest has no libc.
-func checkStatic(path, archName string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if want := arches[archName].ELF; f.Machine != want {
-		return fmt.Errorf("built for %v, the %s guest needs %v", f.Machine, archName, want)
-	}
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return errors.New("dynamically linked; the guest has no libc")
-		}
-	}
-	return nil
 }
 
 // prune drops superseded downloads matched by stale (package name and the
@@ -172,7 +74,7 @@ func prune(cacheDir string, stale func(name, arch string) bool, progress io.Writ
 			continue
 		}
 		if err := os.RemoveAll(p); err != nil {
-			fmt.Fprintf(progress, "vmtest: prune cache: %v\n", err)
+			fmt.Fprintf(progress, "prune cache: %v\n", err)
 		}
 	}
 }
@@ -195,7 +97,7 @@ func lockDir(dir string) (func(), error) {
 func newestPackage(pattern, arch string, progress io.Writer) (string, string, error) {
 	pkg, version, err := newestCandidate(pattern, arch)
 	if errors.Is(err, errNoPackage) {
-		fmt.Fprintf(progress, "vmtest: nothing matches %s for %s in apt's lists, running apt-get update\n", pattern, arch)
+		fmt.Fprintf(progress, "nothing matches %s for %s in apt's lists, running apt-get update\n", pattern, arch)
 		if out, uerr := exec.Command("apt-get", "update").CombinedOutput(); uerr != nil {
 			return "", "", fmt.Errorf("apt-get update: %w\n%s", uerr, out)
 		}
@@ -203,7 +105,7 @@ func newestPackage(pattern, arch string, progress io.Writer) (string, string, er
 	}
 	if errors.Is(err, errNoPackage) {
 		hint := "is Debian bookworm (and bookworm-security) in apt's sources?"
-		if arch != hostArch {
+		if arch != HostArch {
 			hint = fmt.Sprintf("is %s a dpkg architecture here? scripts/deps.sh adds it", arch)
 		}
 		return "", "", fmt.Errorf("no %s package matches %s: %s", arch, pattern, hint)
@@ -283,7 +185,7 @@ func download(cacheDir, pkg, arch, version string, progress io.Writer) (string, 
 	if _, err := os.Stat(deb); err == nil {
 		return deb, nil
 	}
-	fmt.Fprintf(progress, "vmtest: downloading %s:%s=%s\n", pkg, arch, version)
+	fmt.Fprintf(progress, "downloading %s:%s=%s\n", pkg, arch, version)
 	tmp, err := os.MkdirTemp(cacheDir, ".download-")
 	if err != nil {
 		return "", fmt.Errorf("download %s: %w", pkg, err)
@@ -307,10 +209,10 @@ func download(cacheDir, pkg, arch, version string, progress io.Writer) (string, 
 }
 
 // extract streams a package's data archive through dpkg-deb into dir,
-// keeping only the members target names (every one of them must be
+// keeping only the members target names (every one of want must be
 // there): unpacking all of a kernel's modules would cost seconds and
-// hundreds of megabytes.
-func extract(deb, dir string, target func(member string) (dst string, xz bool), want ...string) error {
+// hundreds of megabytes. stamp goes into completeFile, written last.
+func extract(deb, dir string, target func(member string) (dst string, xz bool), stamp string, want ...string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
@@ -340,8 +242,9 @@ func extract(deb, dir string, target func(member string) (dst string, xz bool), 
 			return fmt.Errorf("package has no %s", filepath.Base(w))
 		}
 	}
-	return os.WriteFile(filepath.Join(dir, ".complete"), nil, 0o644)
+	return os.WriteFile(filepath.Join(dir, completeFile), []byte(stamp), 0o644)
 }
+
 func extractMembers(r io.Reader, target func(string) (string, bool)) (map[string]bool, error) {
 	found := map[string]bool{}
 	tr := tar.NewReader(r)
@@ -367,7 +270,9 @@ func extractMembers(r io.Reader, target func(string) (string, bool)) (map[string
 	}
 }
 
-func memberTarget(name string, k *kernel) (dst string, xz bool) {
+// memberTarget maps a kernel package's members to k's files: the image,
+// its config, and wantedModules (k.Modules in the same order).
+func memberTarget(name string, k *Kernel) (dst string, xz bool) {
 	base := filepath.Base(name)
 	switch {
 	case strings.HasPrefix(name, "./boot/vmlinuz-"):
@@ -408,56 +313,6 @@ func writeMember(r io.Reader, dst string, compressed bool) error {
 		return fmt.Errorf("xz -dc: %w: %s (run scripts/deps.sh)", err, stderr.Bytes())
 	}
 	return nil
-}
-
-// kernelConfig reads the y/m/n settings of a kernel config file.
-func kernelConfig(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	cfg := map[string]string{}
-	for line := range strings.Lines(string(data)) {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && strings.HasPrefix(k, "CONFIG_") {
-			cfg[strings.TrimPrefix(k, "CONFIG_")] = v
-		}
-	}
-	return cfg, nil
-}
-
-// requirements lists what testenv must treat as mandatory on this kernel:
-// a capability the kernel was built with and a test could not use is a bug
-// in the test or the tool, not a reason to skip.
-func requirements(cfg map[string]string) []string {
-	on := func(names ...string) bool {
-		for _, n := range names {
-			if cfg[n] != "y" {
-				return false
-			}
-		}
-		return true
-	}
-	mod := func(n string) bool { return cfg[n] == "y" || cfg[n] == "m" }
-	req := []string{"root"}
-	if mod("VETH") {
-		req = append(req, "veth")
-	}
-	if mod("DUMMY") {
-		req = append(req, "dummy")
-	}
-	if on("BPF_SYSCALL", "KPROBES", "KPROBE_EVENTS", "BPF_EVENTS", "DEBUG_INFO_BTF") {
-		req = append(req, "kprobe")
-	}
-	if on("BPF_SYSCALL", "BPF_JIT", "DEBUG_INFO_BTF", "FUNCTION_TRACER", "DYNAMIC_FTRACE_WITH_DIRECT_CALLS") {
-		req = append(req, "fentry")
-	}
-	if on("BPF_SYSCALL", "KPROBES", "FPROBE", "DEBUG_INFO_BTF") {
-		req = append(req, "kprobe_multi")
-	}
-	if on("BPF_SYSCALL", "BPF_EVENTS", "FTRACE_SYSCALLS", "DEBUG_INFO_BTF") {
-		req = append(req, "tracepoint")
-	}
-	return req
 }
 
 // exitDetail adds a failed command's stderr to its error.
