@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nltrace/nltrace/internal/check"
+	"github.com/nltrace/nltrace/internal/vm"
 )
 
 func checkCommand() *cli.Command {
@@ -48,6 +50,14 @@ func checkFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "exec-timeout", Value: 10 * time.Second, Usage: "time limit of each --exec run"},
 		&cli.IntSliceFlag{Name: "allow-exit", Usage: "exit statuses of a good --exec run; repeat or comma-separate", DefaultText: "0"},
 		&cli.StringSliceFlag{Name: "allow", Usage: "a symptom the --exec client may print (and then exit with any status), e.g. \"results may be incomplete\"; repeatable"},
+
+		&cli.StringSliceFlag{Name: "kernel", Usage: "check this kernel in a QEMU guest instead of this machine's (KVM when usable, TCG otherwise); repeatable. SPEC is " + vm.SpecForms},
+		&cli.StringFlag{Name: "vm-cache", Value: "/var/cache/nltrace-vm", EnvVars: []string{"NLTRACE_VM_CACHE"}, Usage: "where --kernel keeps downloaded kernels"},
+		&cli.StringFlag{Name: "vm-logs", Usage: "directory for the guests' serial logs", DefaultText: "a new directory under $TMPDIR"},
+		&cli.DurationFlag{Name: "vm-timeout", Value: 5 * time.Minute, Usage: "limit for one guest from QEMU's start to its verdict (doubled for emulated arm64)"},
+		&cli.StringSliceFlag{Name: "guest-nltrace", Usage: "a static nltrace built for a guest architecture (CGO_ENABLED=0 GOARCH=arm64 go build ./cmd/nltrace); repeatable", DefaultText: "this nltrace, for guests of its architecture"},
+		// The guest side of --kernel: the configuration the host wrote.
+		&cli.StringFlag{Name: "config", Hidden: true},
 	}
 }
 
@@ -56,13 +66,21 @@ type checkOutput struct {
 	verbose        bool
 	junit          string
 	recordBaseline string
+	guests         *check.Guests // nil: this machine's kernel
 }
 
-// clientFlags only make sense with --exec.
-var clientFlags = []string{"exec-duration", "exec-timeout", "allow-exit", "allow"}
+// clientFlags only make sense with --exec, vmFlags with --kernel.
+var (
+	clientFlags = []string{"exec-duration", "exec-timeout", "allow-exit", "allow"}
+	vmFlags     = []string{"vm-cache", "vm-logs", "vm-timeout", "guest-nltrace"}
+)
 
 func parseCheck(c *cli.Context) (check.Config, checkOutput, error) {
 	out := checkOutput{json: c.Bool("json"), verbose: c.Bool("verbose"), junit: c.String("junit"), recordBaseline: c.String("record-baseline")}
+	if p := c.String("config"); p != "" {
+		cfg, err := guestConfig(p)
+		return cfg, out, err
+	}
 	cfg := check.Config{Only: c.StringSlice("only"), Churn: c.Duration("churn-duration")}
 	if c.Bool("exec") {
 		cfg.Client = &check.Client{Command: c.Args().Slice(), Duration: c.Duration("exec-duration"), Timeout: c.Duration("exec-timeout"),
@@ -89,6 +107,13 @@ func parseCheck(c *cli.Context) (check.Config, checkOutput, error) {
 	}
 	if out.recordBaseline != "" && out.recordBaseline == c.String("baseline") {
 		return cfg, out, errors.New("--record-baseline would overwrite the --baseline file being compared with: give another file")
+	}
+	var err error
+	if out.guests, err = parseGuests(c); err != nil {
+		return cfg, out, err
+	}
+	if out.recordBaseline != "" && out.guests != nil && len(out.guests.Specs) > 1 {
+		return cfg, out, errors.New("--record-baseline stores one known-good kernel: give a single --kernel")
 	}
 	for _, f := range []struct{ flag, path string }{{"junit", out.junit}, {"record-baseline", out.recordBaseline}} {
 		if err := writable(f.path); err != nil {
@@ -149,16 +174,76 @@ func checkFlagError(err error) error {
 	return fmt.Errorf("%s %v: %s", name, fe.Value, fe.Want)
 }
 
+// parseGuests reads --kernel and the flags that go with it; nil without
+// --kernel.
+func parseGuests(c *cli.Context) (*check.Guests, error) {
+	list := c.StringSlice("kernel")
+	if len(list) == 0 {
+		for _, name := range vmFlags {
+			if c.IsSet(name) {
+				return nil, fmt.Errorf("--%s applies to guests: add --kernel SPEC", name)
+			}
+		}
+		return nil, nil
+	}
+	specs, err := vm.ParseSpecs(list)
+	if err != nil {
+		return nil, fmt.Errorf("--kernel: %w", err)
+	}
+	if d := c.Duration("vm-timeout"); d <= 0 {
+		return nil, fmt.Errorf("--vm-timeout %v: want a positive duration", d)
+	}
+	if d := c.String("vm-logs"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("--vm-logs: %w", err)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find this nltrace to run in the guests: %w", err)
+	}
+	bins, err := check.NltraceBinaries(self, c.StringSlice("guest-nltrace"))
+	if err != nil {
+		return nil, fmt.Errorf("--guest-nltrace: %w", err)
+	}
+	return &check.Guests{Specs: specs, CacheDir: c.String("vm-cache"), LogDir: c.String("vm-logs"), Nltrace: bins,
+		Timeout: c.Duration("vm-timeout"),
+		Args:    func(config string) []string { return []string{"/bin/nltrace", "check", "--json", "--config", config} },
+	}, nil
+}
+
+// guestConfig reads the configuration the host wrote for a guest.
+func guestConfig(path string) (check.Config, error) {
+	var cfg check.Config
+	data, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(data, &cfg)
+	}
+	if err != nil {
+		return cfg, fmt.Errorf("--config: %w", err)
+	}
+	return cfg, cfg.Validate()
+}
+
 func runCheck(c *cli.Context, cfg check.Config, out checkOutput) error {
 	progress := func(s string) { fmt.Fprintf(os.Stderr, "nltrace check: %s\n", s) }
-	res, err := check.Run(c.Context, cfg, progress)
+	var results []*check.Result
+	var err error
+	if out.guests != nil {
+		out.guests.Progress = progress
+		results, err = check.RunKernels(c.Context, cfg, *out.guests)
+	} else {
+		var res *check.Result
+		if res, err = check.Run(c.Context, cfg, progress); err == nil {
+			results = []*check.Result{res}
+		}
+	}
 	if err != nil {
 		if c.Context.Err() != nil {
 			return cli.Exit(err.Error(), exitSignal)
 		}
 		return checkFlagError(err)
 	}
-	results := []*check.Result{res}
 	return finishCheck(results, out)
 }
 

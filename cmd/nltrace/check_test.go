@@ -48,6 +48,12 @@ func TestEveryCheckFlagRejectsBadValues(t *testing.T) {
 		"exec-timeout":    {{"--exec-timeout", "1s"}, append([]string{"--exec-timeout", "-1s"}, client...)},
 		"allow-exit":      {{"--allow-exit", "3"}, append([]string{"--allow-exit", "300"}, client...)},
 		"allow":           {{"--allow", "results may be incomplete"}, append([]string{"--allow", "all is well"}, client...)},
+		"kernel":          {{"--kernel", "6"}, {"--kernel", "6.12-sparc"}, {"--kernel", "6.12", "--kernel", "6.12-cloud"}, {"--kernel", "6.1", "--kernel", "6.12", "--record-baseline", filepath.Join(dir, "b.json")}},
+		"vm-cache":        {{"--vm-cache", dir}},
+		"vm-logs":         {{"--vm-logs", dir}, {"--kernel", "6.12", "--vm-logs", notJSON}},
+		"vm-timeout":      {{"--vm-timeout", "1m"}, {"--kernel", "6.12", "--vm-timeout", "0s"}},
+		"guest-nltrace":   {{"--guest-nltrace", notJSON}, {"--kernel", "6.12", "--guest-nltrace", notJSON}},
+		"config":          {{"--config", filepath.Join(dir, "missing.json")}, {"--config", notJSON}},
 	}
 	rejectsBadValues(t, checkFlags(), bad, func(args ...string) error {
 		_, _, err := parseCheckArgs(t, args...)
