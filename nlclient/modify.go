@@ -109,6 +109,36 @@ func (c *Client) addr(typ uint16, flags netlink.HeaderFlags, index int32, p neti
 	return c.change(fmt.Sprintf("%s address %v on link %d", op, p, index), typ, flags, bytesOf(&h), ae)
 }
 
+// AddNeigh adds a permanent IPv4 or IPv6 neighbour entry on a link, with a
+// link-layer address made from the IP address. Neighbour tables have no
+// generation counter: their dumps are never flagged.
+func (c *Client) AddNeigh(index int32, ip netip.Addr) error {
+	return c.neigh(unix.RTM_NEWNEIGH, netlink.Create|netlink.Excl, index, ip)
+}
+
+// DeleteNeigh removes a neighbour entry.
+func (c *Client) DeleteNeigh(index int32, ip netip.Addr) error {
+	return c.neigh(unix.RTM_DELNEIGH, 0, index, ip)
+}
+
+func (c *Client) neigh(typ uint16, flags netlink.HeaderFlags, index int32, ip netip.Addr) error {
+	h := unix.NdMsg{Family: unix.AF_INET, Ifindex: index, State: unix.NUD_PERMANENT}
+	if ip.Is6() {
+		h.Family = unix.AF_INET6
+	}
+	b := ip.AsSlice()
+	ae := netlink.NewAttributeEncoder()
+	ae.Bytes(unix.NDA_DST, b)
+	// A locally administered unicast address ending in the IP's last four
+	// bytes: unique per entry, never a real device's.
+	ae.Bytes(unix.NDA_LLADDR, []byte{0x02, 0x00, b[len(b)-4], b[len(b)-3], b[len(b)-2], b[len(b)-1]})
+	op := "add"
+	if typ == unix.RTM_DELNEIGH {
+		op = "delete"
+	}
+	return c.change(fmt.Sprintf("%s neighbour %v on link %d", op, ip, index), typ, flags, bytesOf(&h), ae)
+}
+
 // AddNexthop adds a blackhole nexthop, which needs no device.
 func (c *Client) AddNexthop(id uint32) error {
 	ae := netlink.NewAttributeEncoder()

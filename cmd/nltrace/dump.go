@@ -48,7 +48,7 @@ func dumpFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "expect-interrupts", Usage: fmt.Sprintf("exit with status %d when no interruption was reproduced", exitNoInterrupt)},
 
 		&cli.GenericFlag{Name: "churn", Value: &mixFlag{}, DefaultText: "off",
-			Usage: "dump a namespace of nltrace's own while changing it; --churn=MIX picks the operations: link, netns, addr4, up, addr6, nexthop, with weights (link=3,netns=1; default: what moves the dumped kinds' counters)"},
+			Usage: "dump a namespace of nltrace's own while changing it; --churn=MIX picks the operations: link, netns, addr4, up, addr6, nexthop, neigh, with weights (link=3,netns=1; default: what moves the dumped kinds' counters)"},
 		&cli.Float64Flag{Name: "churn-rate", Usage: "churn operations per second over all workers (0: as fast as possible)"},
 		&cli.IntFlag{Name: "churn-workers", Value: 4, Usage: "parallel churn workers"},
 		&cli.IntFlag{Name: "links", Value: 1000, Usage: "stable devices to populate the namespace with"},

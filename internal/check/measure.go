@@ -124,8 +124,8 @@ func measurePositional(kind nlclient.Kind) func(context.Context, Features) (fact
 }
 
 // churnFor is what each kind's churn run populates and changes. Routes
-// follow addresses (each adds a local route); neighbours have no counter
-// and get link churn.
+// follow addresses (each adds a local route); neighbours, which have no
+// counter, churn neighbour entries next to the stable ones.
 func churnFor(kind nlclient.Kind) churn.Config {
 	ns := churn.Config{Links: checkLinks, Workers: 2, Mix: churn.MixFor([]nlclient.Kind{kind})}
 	switch kind {
@@ -135,6 +135,8 @@ func churnFor(kind nlclient.Kind) churn.Config {
 		ns.Links, ns.Addrs6, ns.Mix = 10, checkObjects, churn.Mix{churn.Addr6Ops: 1}
 	case nlclient.Nexthop:
 		ns.Links, ns.Nexthops = 10, checkObjects
+	case nlclient.Neigh:
+		ns.Links, ns.Neighs, ns.Mix = 10, checkObjects, churn.Mix{churn.NeighOps: 1}
 	}
 	return ns
 }
@@ -188,7 +190,7 @@ func measureChurn(kind nlclient.Kind, d time.Duration) func(context.Context, Fea
 
 func mixWords(m churn.Mix) string {
 	var ops []string
-	for _, op := range []churn.OpKind{churn.LinkOps, churn.NetnsOps, churn.Addr4Ops, churn.UpOps, churn.Addr6Ops, churn.NexthopOps} {
+	for _, op := range []churn.OpKind{churn.LinkOps, churn.NetnsOps, churn.Addr4Ops, churn.UpOps, churn.Addr6Ops, churn.NexthopOps, churn.NeighOps} {
 		if m[op] > 0 {
 			ops = append(ops, op.String())
 		}

@@ -20,6 +20,7 @@ type Config struct {
 	Addrs    int    // stable IPv4 addresses
 	Addrs6   int    // stable IPv6 addresses
 	Nexthops int    // stable nexthops
+	Neighs   int    // stable IPv4 neighbour entries, on the first link like the addresses
 	Mix      Mix
 	Rate     float64 // operations per second over all workers; 0 = as fast as possible
 	Workers  int
@@ -62,6 +63,11 @@ func Start(ctx context.Context, cfg Config) (e *Engine, err error) {
 	}
 	if cfg.Rate < 0 {
 		return nil, fmt.Errorf("churn rate %v: want >= 0 operations per second", cfg.Rate)
+	}
+	// Deleting a device's last IPv4 address disables IP on it, which
+	// flushes its neighbour entries, permanent ones too (fib_disable_ip).
+	if (cfg.Neighs > 0 || cfg.Mix[NeighOps] > 0) && cfg.Mix[Addr4Ops] > 0 && cfg.Addrs == 0 {
+		return nil, errors.New("neighbour entries and addr4 churn need stable IPv4 addresses: deleting the churned address, the link's last, would flush the neighbours")
 	}
 	e = &Engine{cfg: cfg, name: newName(), busy: make(chan struct{})}
 	defer func() {

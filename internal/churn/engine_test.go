@@ -28,7 +28,7 @@ func start(t testing.TB, cfg Config) *Engine {
 }
 
 func TestStartPopulates(t *testing.T) {
-	e := start(t, Config{Links: 41, Addrs: 20, Addrs6: 20, Nexthops: 10, Mix: Mix{LinkOps: 1}})
+	e := start(t, Config{Links: 41, Addrs: 20, Addrs6: 20, Nexthops: 10, Neighs: 30, Mix: Mix{LinkOps: 1}})
 	if testenv.Required("dummy") && e.LinkKind() != "dummy" {
 		t.Errorf("link kind %q, want dummy where the kernel has it", e.LinkKind())
 	}
@@ -37,7 +37,7 @@ func TestStartPopulates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	for _, k := range []nlclient.Kind{nlclient.Link, nlclient.Addr4, nlclient.Addr6, nlclient.Nexthop} {
+	for _, k := range []nlclient.Kind{nlclient.Link, nlclient.Addr4, nlclient.Addr6, nlclient.Nexthop, nlclient.Neigh} {
 		stable := e.Stable(k)
 		r, err := c.Dump(context.Background(), k, nlclient.Options{})
 		if err != nil {
@@ -46,7 +46,7 @@ func TestStartPopulates(t *testing.T) {
 		if cons := nlclient.Check(r, stable); !cons.OK() {
 			t.Errorf("%v: populated objects missing or repeated: %+v", k, cons)
 		}
-		want := map[nlclient.Kind]int{nlclient.Link: 42, nlclient.Addr4: 20, nlclient.Addr6: 20, nlclient.Nexthop: 10}[k]
+		want := map[nlclient.Kind]int{nlclient.Link: 42, nlclient.Addr4: 20, nlclient.Addr6: 20, nlclient.Nexthop: 10, nlclient.Neigh: 30}[k]
 		if len(stable) < want {
 			t.Errorf("%v: %d stable objects, want at least %d", k, len(stable), want)
 		}
@@ -71,7 +71,7 @@ func TestCloseRemovesNamespaces(t *testing.T) {
 }
 
 func TestRunDoesEveryOperation(t *testing.T) {
-	e := start(t, Config{Links: 8, Mix: Mix{1, 1, 1, 1, 1, 1}, Workers: 2})
+	e := start(t, Config{Links: 8, Addrs: 1, Mix: Mix{1, 1, 1, 1, 1, 1, 1}, Workers: 2})
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	if err := e.Run(ctx); err != nil {

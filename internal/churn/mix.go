@@ -25,10 +25,13 @@ const (
 	Addr6Ops
 	// NexthopOps add and delete nexthops: the nexthop sequence.
 	NexthopOps
+	// NeighOps add and delete IPv4 neighbour entries: no counter at all,
+	// so a neighbour dump they make wrong is never flagged.
+	NeighOps
 	numOpKinds
 )
 
-var opNames = [numOpKinds]string{"link", "netns", "addr4", "up", "addr6", "nexthop"}
+var opNames = [numOpKinds]string{"link", "netns", "addr4", "up", "addr6", "nexthop", "neigh"}
 
 func (k OpKind) String() string {
 	if k >= 0 && k < numOpKinds {

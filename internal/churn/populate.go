@@ -67,11 +67,20 @@ func (e *Engine) populate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w (nexthops need Linux 5.3 or later)", err)
 	}
+	err = e.parallel(ctx, "neighbours", e.cfg.Neighs, func(c *nlclient.Client, i int) error {
+		return c.AddNeigh(host, stableNeigh(i))
+	})
+	if err != nil {
+		return err
+	}
 	for i := range e.cfg.Addrs {
 		e.stable[nlclient.Addr4] = append(e.stable[nlclient.Addr4], nlclient.Key{Kind: nlclient.Addr4, Index: host, Prefix: stableAddr4(i)})
 	}
 	for i := range e.cfg.Addrs6 {
 		e.stable[nlclient.Addr6] = append(e.stable[nlclient.Addr6], nlclient.Key{Kind: nlclient.Addr6, Index: host, Prefix: stableAddr6(i)})
+	}
+	for i := range e.cfg.Neighs {
+		e.stable[nlclient.Neigh] = append(e.stable[nlclient.Neigh], nlclient.Key{Kind: nlclient.Neigh, Index: host, Prefix: netip.PrefixFrom(stableNeigh(i), 32)})
 	}
 	for i := range e.cfg.Nexthops {
 		e.stable[nlclient.Nexthop] = append(e.stable[nlclient.Nexthop], nlclient.Key{Kind: nlclient.Nexthop, ID: uint32(i + 1)})
@@ -190,6 +199,14 @@ func stableAddr6(i int) netip.Prefix {
 	b[12], b[13], b[14], b[15] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
 	return netip.PrefixFrom(netip.AddrFrom16(b), 128)
 }
+
+// Neighbours live in 172.16.0.0/12, apart from every address above.
+func stableNeigh(i int) netip.Addr {
+	v := uint32(172<<24|16<<16) + uint32(i) + 1
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+func churnNeigh(w int) netip.Addr { return netip.AddrFrom4([4]byte{172, 31, byte(w >> 8), byte(w)}) }
 
 func churnAddr4(w int) netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 255, byte(w >> 8), byte(w)}), 32)

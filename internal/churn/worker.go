@@ -48,6 +48,7 @@ type worker struct {
 	addr4    bool
 	addr6    bool
 	nexthop  bool
+	neigh    bool
 	up       bool
 	upIndex  int32
 	linkName string
@@ -120,6 +121,12 @@ func (w *worker) do(k OpKind) (OpKind, error) {
 			return k, w.main.AddNexthop(id)
 		}
 		return k, w.main.DeleteNexthop(id)
+	case NeighOps:
+		w.neigh = !w.neigh
+		if w.neigh {
+			return k, w.main.AddNeigh(w.e.linkIdx[0], churnNeigh(w.id))
+		}
+		return k, w.main.DeleteNeigh(w.e.linkIdx[0], churnNeigh(w.id))
 	}
 	return k, fmt.Errorf("unknown churn operation %v", k)
 }
