@@ -105,10 +105,7 @@ func kindDefs(k nlclient.Kind) []checkDef {
 		return &expectation{"never flagged", kernelDoc + ": their dumps check no generation counter", is(0)}
 	}
 	switch k {
-	case nlclient.Route4, nlclient.Route6:
-		// No stable routes are known to compare with: only the flag.
-		return []checkDef{{name + "/flagged", churnRun, seenIsWorse, never}}
-	case nlclient.Neigh:
+	case nlclient.Route4, nlclient.Route6, nlclient.Neigh:
 		defs = append(defs, checkDef{name + "/flagged", churnRun, seenIsWorse, never})
 	default:
 		defs = append(defs, checkDef{name + "/flagged", churnRun, unseenIsWorse, func(f Features) *expectation {

@@ -37,7 +37,7 @@ func TestStartPopulates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	for _, k := range []nlclient.Kind{nlclient.Link, nlclient.Addr4, nlclient.Addr6, nlclient.Nexthop, nlclient.Neigh} {
+	for _, k := range []nlclient.Kind{nlclient.Link, nlclient.Addr4, nlclient.Addr6, nlclient.Nexthop, nlclient.Neigh, nlclient.Route4, nlclient.Route6} {
 		stable := e.Stable(k)
 		r, err := c.Dump(context.Background(), k, nlclient.Options{})
 		if err != nil {
@@ -46,7 +46,9 @@ func TestStartPopulates(t *testing.T) {
 		if cons := nlclient.Check(r, stable); !cons.OK() {
 			t.Errorf("%v: populated objects missing or repeated: %+v", k, cons)
 		}
-		want := map[nlclient.Kind]int{nlclient.Link: 42, nlclient.Addr4: 20, nlclient.Addr6: 20, nlclient.Nexthop: 10, nlclient.Neigh: 30}[k]
+		want := map[nlclient.Kind]int{nlclient.Link: 42, nlclient.Addr4: 20, nlclient.Addr6: 20, nlclient.Nexthop: 10, nlclient.Neigh: 30,
+			// A local route per address.
+			nlclient.Route4: 20, nlclient.Route6: 20}[k]
 		if len(stable) < want {
 			t.Errorf("%v: %d stable objects, want at least %d", k, len(stable), want)
 		}

@@ -85,6 +85,23 @@ func (e *Engine) populate(ctx context.Context) error {
 	for i := range e.cfg.Nexthops {
 		e.stable[nlclient.Nexthop] = append(e.stable[nlclient.Nexthop], nlclient.Key{Kind: nlclient.Nexthop, ID: uint32(i + 1)})
 	}
+	return e.snapshotRoutes(ctx)
+}
+
+// snapshotRoutes takes the routes present once populated as the stable
+// ones: the kernel made them for the stable addresses and links, and no
+// churn operation touches those (up/down never toggles the first link,
+// which holds the addresses; the others have no routes while down).
+func (e *Engine) snapshotRoutes(ctx context.Context) error {
+	for _, k := range []nlclient.Kind{nlclient.Route4, nlclient.Route6} {
+		r, err := e.ctl.Dump(ctx, k, nlclient.Options{Policy: nlclient.Retry, Attempts: 100})
+		if err != nil {
+			return fmt.Errorf("list the populated %v: %w", k, err)
+		}
+		for _, o := range r.Objects {
+			e.stable[k] = append(e.stable[k], o.Key())
+		}
+	}
 	return nil
 }
 
