@@ -146,33 +146,14 @@ func writable(path string) error {
 	return os.Remove(path)
 }
 
+// checkFields names the command line flag of each check.Config field.
 var checkFields = map[string]string{
 	"Churn": "--churn-duration", "Only": "--only", "Baseline": "--baseline",
 	"Client.Command": "--exec", "Client.Duration": "--exec-duration", "Client.Timeout": "--exec-timeout",
 	"Client.Exit": "--allow-exit", "Client.Allow": "--allow",
 }
 
-// checkFlagError says the library's field errors in the words of the
-// command line.
-func checkFlagError(err error) error {
-	var joined interface{ Unwrap() []error }
-	if errors.As(err, &joined) {
-		var out []error
-		for _, e := range joined.Unwrap() {
-			out = append(out, checkFlagError(e))
-		}
-		return errors.Join(out...)
-	}
-	var fe *check.FieldError
-	if !errors.As(err, &fe) {
-		return err
-	}
-	name := checkFields[fe.Field]
-	if name == "" {
-		name = fe.Field
-	}
-	return fmt.Errorf("%s %v: %s", name, fe.Value, fe.Want)
-}
+func checkFlagError(err error) error { return inFlagWords(err, checkFields) }
 
 // parseGuests reads --kernel and the flags that go with it; nil without
 // --kernel.

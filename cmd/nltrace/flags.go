@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nltrace/nltrace/internal/check"
 	"github.com/nltrace/nltrace/internal/churn"
 	"github.com/nltrace/nltrace/internal/run"
 	"github.com/nltrace/nltrace/nlclient"
@@ -187,31 +188,42 @@ var flags = map[string]string{
 	"Exec.Runs": "--runs", "Trace.Mode": "--trace",
 }
 
-// flagError rewrites the library's field errors in the words of the
-// command line; other errors pass unchanged.
-func flagError(err error) error {
+// flagError rewrites run's field errors in the words of the command line;
+// other errors pass unchanged.
+func flagError(err error) error { return inFlagWords(err, flags) }
+
+// inFlagWords rewrites the field errors of run and check with names, which
+// maps Config fields to flags; other errors pass unchanged.
+func inFlagWords(err error, names map[string]string) error {
 	var joined interface{ Unwrap() []error }
 	if errors.As(err, &joined) {
 		var out []error
 		for _, e := range joined.Unwrap() {
-			out = append(out, flagError(e))
+			out = append(out, inFlagWords(e, names))
 		}
 		return errors.Join(out...)
 	}
-	var fe *run.FieldError
-	if !errors.As(err, &fe) {
+	var field, want string
+	var value any
+	var re *run.FieldError
+	var ce *check.FieldError
+	switch {
+	case errors.As(err, &re):
+		field, value, want = re.Field, re.Value, re.Want
+	case errors.As(err, &ce):
+		field, value, want = ce.Field, ce.Value, ce.Want
+	default:
 		return err
 	}
-	name := flags[fe.Field]
+	name := names[field]
 	if name == "" {
-		name = fe.Field
+		name = field
 	}
-	want := fe.Want
-	fields := slices.Collect(maps.Keys(flags))
+	fields := slices.Collect(maps.Keys(names))
 	// Longest first: "Exec.Runs" before "Exec".
 	slices.SortFunc(fields, func(a, b string) int { return len(b) - len(a) })
-	for _, field := range fields {
-		want = strings.ReplaceAll(want, field, flags[field])
+	for _, f := range fields {
+		want = strings.ReplaceAll(want, f, names[f])
 	}
-	return fmt.Errorf("%s %v: %s", name, fe.Value, want)
+	return fmt.Errorf("%s %v: %s", name, value, want)
 }

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,4 +63,60 @@ func TestInitScriptKeepsTheJSONApart(t *testing.T) {
 			t.Errorf("/init lacks %q:\n%s", want, s)
 		}
 	}
+}
+
+// TestWriteGuestPacksTheRun: the guest gets nltrace, the client under
+// /client with the configuration pointing at it, the baseline to judge by,
+// and an /init that runs the command it was given.
+func TestWriteGuestPacksTheRun(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	k := &vm.Kernel{Spec: vm.Spec{Arch: vm.HostArch}, Busybox: file("busybox", "bb")}
+	cfg := Config{Churn: DefaultChurn, Baseline: &Baseline{Kernel: "6.1", Facts: map[string]int{"lost-window": 0}},
+		Client: &Client{Command: []string{file("my-client", "client"), "-count", "3"}, Duration: 1}}
+	g := Guests{Nltrace: map[string]string{vm.HostArch: file("nltrace", "nl")},
+		Args: func(c string) []string { return []string{"/bin/nltrace", "check", "--config", c} }}
+	dst := filepath.Join(dir, "initrd")
+	id, err := writeGuest(dst, k, cfg, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _, err := vm.ReadArchive(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files["bin/nltrace"] != "nl" || files["client/my-client"] != "client" || files["bin/busybox"] != "bb" {
+		t.Errorf("packed files: %v", keys(files))
+	}
+	var got Config
+	if err := json.Unmarshal([]byte(files["check.json"]), &got); err != nil {
+		t.Fatal(err)
+	}
+	if c := got.Client; c == nil || strings.Join(c.Command, " ") != "/client/my-client -count 3" || got.Baseline.Facts["lost-window"] != 0 || got.Churn != DefaultChurn {
+		t.Errorf("guest configuration: %s", files["check.json"])
+	}
+	if cfg.Client.Command[0] == "/client/my-client" {
+		t.Error("the caller's configuration was changed")
+	}
+	if init := files["init"]; !strings.Contains(init, "'/bin/nltrace' 'check' '--config' '/check.json'") || !strings.Contains(init, "@@nltrace "+id+" end") {
+		t.Errorf("/init:\n%s", init)
+	}
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -160,4 +162,44 @@ func (a *Archive) Close() error {
 		return fmt.Errorf("write initramfs: %w", a.err)
 	}
 	return nil
+}
+
+// ReadArchive lists what a newc archive holds: its regular files with
+// their contents, and its device nodes as "major,minor". It is the
+// reader of what Archive writes, for tests and for looking into a guest's
+// initramfs.
+func ReadArchive(data []byte) (files, nodes map[string]string, err error) {
+	files, nodes = map[string]string{}, map[string]string{}
+	align := func(n int) int { return (n + 3) &^ 3 }
+	for off := 0; off+110 <= len(data); {
+		h := string(data[off : off+110])
+		if !strings.HasPrefix(h, "070701") {
+			return nil, nil, fmt.Errorf("bad newc header at offset %d", off)
+		}
+		var f [13]int
+		for i := range f {
+			v, err := strconv.ParseUint(h[6+8*i:14+8*i], 16, 32)
+			if err != nil {
+				return nil, nil, fmt.Errorf("newc header at offset %d: %w", off, err)
+			}
+			f[i] = int(v)
+		}
+		mode, size, nameLen := f[1], f[6], f[11]
+		body := align(off + 110 + nameLen)
+		if off+110+nameLen > len(data) || body+size > len(data) {
+			return nil, nil, fmt.Errorf("newc entry at offset %d runs past the end", off)
+		}
+		name := string(data[off+110 : off+110+nameLen-1])
+		if name == "TRAILER!!!" {
+			break
+		}
+		switch mode & syscall.S_IFMT {
+		case syscall.S_IFREG:
+			files[name] = string(data[body : body+size])
+		case syscall.S_IFCHR:
+			nodes[name] = strconv.Itoa(f[9]) + "," + strconv.Itoa(f[10])
+		}
+		off = align(body + size)
+	}
+	return files, nodes, nil
 }

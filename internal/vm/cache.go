@@ -134,7 +134,7 @@ func newestCandidate(pattern, arch string) (string, string, error) {
 		if len(out) == 0 {
 			return "", "", errNoPackage
 		}
-		return "", "", fmt.Errorf("apt-cache show: %w", exitDetail(err))
+		return "", "", fmt.Errorf("apt-cache show: %w", ExitDetail(err))
 	}
 	var bestPkg, bestVer, pkg string
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -165,7 +165,7 @@ func newestCandidate(pattern, arch string) (string, string, error) {
 func aptSearch(pattern string) ([]string, error) {
 	out, err := exec.Command("apt-cache", "search", "--names-only", pattern).Output()
 	if err != nil {
-		return nil, fmt.Errorf("apt-cache search: %w (is this a Debian host with apt?)", exitDetail(err))
+		return nil, fmt.Errorf("apt-cache search: %w (is this a Debian host with apt?)", ExitDetail(err))
 	}
 	var names []string
 	for line := range strings.Lines(string(out)) {
@@ -315,8 +315,8 @@ func writeMember(r io.Reader, dst string, compressed bool) error {
 	return nil
 }
 
-// exitDetail adds a failed command's stderr to its error.
-func exitDetail(err error) error {
+// ExitDetail adds a failed command's stderr to its error.
+func ExitDetail(err error) error {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && len(ee.Stderr) > 0 {
 		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(ee.Stderr))

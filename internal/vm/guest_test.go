@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -86,33 +85,9 @@ func TestRefuseNested(t *testing.T) {
 // nodes as "major,minor".
 func readNewc(t *testing.T, data []byte) (files, nodes map[string]string) {
 	t.Helper()
-	files, nodes = map[string]string{}, map[string]string{}
-	align := func(n int) int { return (n + 3) &^ 3 }
-	for off := 0; off+110 <= len(data); {
-		h := string(data[off : off+110])
-		if !strings.HasPrefix(h, "070701") {
-			t.Fatalf("bad newc header at %d", off)
-		}
-		field := func(i int) int {
-			v, err := strconv.ParseUint(h[6+8*i:14+8*i], 16, 32)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return int(v)
-		}
-		mode, size, nameLen := field(1), field(6), field(11)
-		name := string(data[off+110 : off+110+nameLen-1])
-		if name == "TRAILER!!!" {
-			break
-		}
-		body := align(off + 110 + nameLen)
-		switch mode & 0o170000 {
-		case 0o100000:
-			files[name] = string(data[body : body+size])
-		case 0o020000:
-			nodes[name] = strconv.Itoa(field(9)) + "," + strconv.Itoa(field(10))
-		}
-		off = align(body + size)
+	files, nodes, err := ReadArchive(data)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return files, nodes
 }

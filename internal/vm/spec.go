@@ -219,7 +219,7 @@ func imageArch(h []byte) string {
 func debFields(path string, names ...string) (map[string]string, error) {
 	out, err := exec.Command("dpkg-deb", append([]string{"-f", path}, names...)...).Output()
 	if err != nil {
-		return nil, fmt.Errorf("dpkg-deb -f %s: %w (is dpkg-deb installed? scripts/deps.sh)", path, exitDetail(err))
+		return nil, fmt.Errorf("dpkg-deb -f %s: %w (is dpkg-deb installed? scripts/deps.sh)", path, ExitDetail(err))
 	}
 	f := map[string]string{}
 	for line := range strings.Lines(string(out)) {

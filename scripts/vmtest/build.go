@@ -45,7 +45,7 @@ func (p testPkg) binName() string {
 func moduleRoot() (string, error) {
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
 	if err != nil {
-		return "", fmt.Errorf("find the module root: %w (run from inside the nltrace repository)", exitDetail(err))
+		return "", fmt.Errorf("find the module root: %w (run from inside the nltrace repository)", vm.ExitDetail(err))
 	}
 	return strings.TrimSpace(string(out)), nil
 }
@@ -63,7 +63,7 @@ func listPackages(root string, patterns []string, progress io.Writer) ([]testPkg
 	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("go list %s: %w", strings.Join(patterns, " "), exitDetail(err))
+		return nil, fmt.Errorf("go list %s: %w", strings.Join(patterns, " "), vm.ExitDetail(err))
 	}
 	var pkgs []testPkg
 	for line := range strings.Lines(string(out)) {

@@ -1,12 +1,5 @@
 package main
 
-import (
-	"bytes"
-	"errors"
-	"fmt"
-	"os/exec"
-)
-
 // requirements lists what testenv must treat as mandatory on this kernel:
 // a capability the kernel was built with and a test could not use is a bug
 // in the test or the tool, not a reason to skip. A kernel without a config
@@ -41,13 +34,4 @@ func requirements(cfg map[string]string) []string {
 		req = append(req, "tracepoint")
 	}
 	return req
-}
-
-// exitDetail adds a failed command's stderr to its error.
-func exitDetail(err error) error {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) && len(ee.Stderr) > 0 {
-		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(ee.Stderr))
-	}
-	return err
 }
