@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -48,7 +49,7 @@ func checkFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "exec", Usage: "also run the client after -- again and again under link churn: --exec -- CMD ARGS..."},
 		&cli.DurationFlag{Name: "exec-duration", Value: 5 * time.Second, Usage: "how long the --exec client runs under churn"},
 		&cli.DurationFlag{Name: "exec-timeout", Value: 10 * time.Second, Usage: "time limit of each --exec run"},
-		&cli.IntSliceFlag{Name: "allow-exit", Usage: "exit statuses of a good --exec run; repeat or comma-separate", DefaultText: "0"},
+		&cli.IntSliceFlag{Name: "allow-exit", Usage: "exit statuses of a good --exec run; repeat or comma-separate (the symptoms a run prints are judged by --allow)", DefaultText: "0"},
 		&cli.StringSliceFlag{Name: "allow", Usage: "a symptom the --exec client may print (and then exit with any status), e.g. \"results may be incomplete\"; repeatable"},
 
 		&cli.StringSliceFlag{Name: "kernel", Usage: "check this kernel in a QEMU guest instead of this machine's (KVM when usable, TCG otherwise); repeatable. SPEC is " + vm.SpecForms},
@@ -207,6 +208,9 @@ func guestConfig(path string) (check.Config, error) {
 }
 
 func runCheck(c *cli.Context, cfg check.Config, out checkOutput) error {
+	// The attribution check reports what the probe's warnings would say
+	// (a fallback, a missing backend): only errors are worth a log line.
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	progress := func(s string) { fmt.Fprintf(os.Stderr, "nltrace check: %s\n", s) }
 	var results []*check.Result
 	var err error

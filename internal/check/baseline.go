@@ -89,13 +89,13 @@ func baselineExpectation(c compare, base int, kernel string) *expectation {
 	case c == seenIsWorse && base == 0:
 		e.text = "never, as on the baseline"
 	case c == seenIsWorse:
-		e.text = fmt.Sprintf("anything (%d on the baseline)", base)
+		e.text = fmt.Sprintf("anything: %d on the baseline", base)
 	case c == unseenIsWorse && base > 0:
 		e.text = "seen, as on the baseline"
 	case c == unseenIsWorse:
-		e.text = "anything (not seen on the baseline)"
+		e.text = "anything: not seen on the baseline"
 	default:
-		e.text = fmt.Sprintf("at least %d, as on the baseline (%d)", base-1, base)
+		e.text = fmt.Sprintf("at least %d: %d on the baseline", base-1, base)
 	}
 	return e
 }

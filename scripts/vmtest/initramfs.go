@@ -76,9 +76,9 @@ func initScript(k *vm.Kernel, o guestOptions, pkgs []testPkg) string {
 }
 
 // moduleFiles are files and directories outside any package that tests
-// read by a relative path (../../docs/report.schema.json, ../../go.mod),
-// as they can under go test.
-var moduleFiles = []string{"docs", "deploy", "go.mod"}
+// read by a relative path (../../docs/report.schema.json, ../../go.mod,
+// ../../examples/ci), as they can under go test.
+var moduleFiles = []string{"docs", "deploy", "examples", "go.mod"}
 
 func guestSrc(p testPkg) string { return path.Join("/src", p.Rel) }
 

@@ -46,13 +46,14 @@ func readNewc(t *testing.T, path string) map[string]string {
 
 // TestInitramfsCarriesModuleDocs: internal/report's tests read
 // ../../docs/report.schema.json from their package directory, and
-// cmd/nltrace's ../../deploy/kubernetes and ../../go.mod.
+// cmd/nltrace's ../../deploy/kubernetes, ../../examples and ../../go.mod.
 func TestInitramfsCarriesModuleDocs(t *testing.T) {
 	root := t.TempDir()
 	pkgDir := filepath.Join(root, "internal", "report")
 	for name, data := range map[string]string{
 		"docs/report.schema.json":      "{}",
 		"deploy/kubernetes/Dockerfile": "FROM scratch",
+		"examples/ci/gitlab-ci.yml":    "job:",
 		"go.mod":                       "module x",
 		"internal/report/x_test.go":    "package report",
 		"internal/report/report.bin":   "test binary",
@@ -76,6 +77,7 @@ func TestInitramfsCarriesModuleDocs(t *testing.T) {
 	for name, want := range map[string]string{
 		"src/docs/report.schema.json":      "{}",
 		"src/deploy/kubernetes/Dockerfile": "FROM scratch",
+		"src/examples/ci/gitlab-ci.yml":    "job:",
 		"src/go.mod":                       "module x",
 		"src/internal/report/x_test.go":    "package report",
 		"tests/internal_report.test":       "test binary",
