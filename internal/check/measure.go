@@ -46,7 +46,7 @@ func seen(n int) int {
 }
 
 // injectRun makes one change after chunk k of each of a few dumps of kind
-// in a fresh namespace of populated as ns says.
+// in a fresh namespace populated as ns says.
 func injectRun(ctx context.Context, kind nlclient.Kind, ns churn.Config, k int) (*report.KindReport, error) {
 	ns.Workers = 1
 	rep, err := run.Run(ctx, run.Config{Kinds: []nlclient.Kind{kind}, Dumpers: 1, Dumps: injectDumps, Namespace: &ns, InjectAt: k}, run.Hooks{})
@@ -190,7 +190,7 @@ func measureChurn(kind nlclient.Kind, d time.Duration) func(context.Context, Fea
 
 func mixWords(m churn.Mix) string {
 	var ops []string
-	for _, op := range []churn.OpKind{churn.LinkOps, churn.NetnsOps, churn.Addr4Ops, churn.UpOps, churn.Addr6Ops, churn.NexthopOps, churn.NeighOps} {
+	for _, op := range churn.OpKinds() {
 		if m[op] > 0 {
 			ops = append(ops, op.String())
 		}
