@@ -118,13 +118,19 @@ func TestCheckFailsOnAChangedFact(t *testing.T) {
 		t.Fatal(err)
 	}
 	junit := filepath.Join(dir, "junit.xml")
-	code, out, stderr = checkRun(t, append(only, "--baseline", base, "--junit", junit)...)
+	// A run that fails records no baseline.
+	again := filepath.Join(dir, "again.json")
+	code, out, stderr = checkRun(t, append(only, "--baseline", base, "--junit", junit, "--record-baseline", again)...)
 	t.Logf("exit %d\n%s%s", code, out, stderr)
 	if code != check.StatusRegression {
 		t.Errorf("exit %d, want %d", code, check.StatusRegression)
 	}
-	if !strings.Contains(stderr, "regression: ") || !strings.Contains(stderr, ": lost-window") || strings.Contains(stderr, "flag-position") {
-		t.Errorf("stderr does not name lost-window alone: %q", stderr)
+	last := out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:]
+	if !strings.HasPrefix(last, "REGRESSION: ") || !strings.Contains(last, ": lost-window") || strings.Contains(last, "flag-position") {
+		t.Errorf("the verdict does not name lost-window alone: %q", last)
+	}
+	if _, err := os.Stat(again); err == nil || !strings.Contains(stderr, "baseline not recorded") {
+		t.Errorf("a failed run recorded a baseline (%v), or did not say it did not: %q", err, stderr)
 	}
 	data, err := os.ReadFile(junit)
 	if err != nil {

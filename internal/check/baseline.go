@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -12,14 +13,16 @@ import (
 // replace the default expectations: a later kernel fails where a fact
 // moved in the direction that hurts (see compare).
 type Baseline struct {
-	Kernel   string         `json:"kernel"`
-	Recorded time.Time      `json:"recorded"`
-	Facts    map[string]int `json:"facts"`
+	Kernel   string    `json:"kernel"`
+	Recorded time.Time `json:"recorded"`
+	// CPUs is how many the facts were measured with (0: unknown).
+	CPUs  int            `json:"cpus,omitempty"`
+	Facts map[string]int `json:"facts"`
 }
 
 // NewBaseline keeps the facts of every check that measured one.
 func NewBaseline(r *Result) *Baseline {
-	b := &Baseline{Kernel: r.Kernel, Recorded: time.Now().UTC().Truncate(time.Second), Facts: map[string]int{}}
+	b := &Baseline{Kernel: r.Kernel, Recorded: time.Now().UTC().Truncate(time.Second), CPUs: r.Features.CPUs, Facts: map[string]int{}}
 	for _, o := range r.Checks {
 		if o.Value != nil {
 			b.Facts[o.Name] = *o.Value
@@ -45,13 +48,29 @@ func ReadBaseline(path string) (*Baseline, error) {
 }
 
 // WriteFile stores the baseline as indented JSON, meant to be committed
-// and reviewed.
+// and reviewed. It replaces path whole or not at all: a good baseline is
+// never left half written.
 func (b *Baseline) WriteFile(path string) error {
 	data, err := json.MarshalIndent(b, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".baseline-")
+	if err != nil {
+		return fmt.Errorf("write baseline: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(append(data, '\n'))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
 		return fmt.Errorf("write baseline: %w", err)
 	}
 	return nil
@@ -79,6 +98,18 @@ func (b *Baseline) fact(name string) (int, bool) {
 	}
 	v, ok := b.Facts[name]
 	return v, ok
+}
+
+// comparable says whether a fact compared the way c says can be held to
+// this baseline on a machine with cpus CPUs, and if not, why: whether a
+// race was seen at all depends on how many CPUs raced (a 6.18 host with
+// two saw unflagged wrong address dumps that one CPU, or a guest's one
+// vCPU, never showed).
+func (b *Baseline) comparable(c compare, cpus int) string {
+	if (c == seenIsWorse || c == unseenIsWorse) && b.CPUs != 0 && b.CPUs != cpus {
+		return fmt.Sprintf("the baseline of %s was measured with %d CPUs and this run has %d: whether a race was seen is not comparable, so the default expectation applies", b.Kernel, b.CPUs, cpus)
+	}
+	return ""
 }
 
 func baselineExpectation(c compare, base int, kernel string) *expectation {

@@ -14,8 +14,8 @@ import (
 // Config is one run of the suite. Kernels empty means this machine's
 // kernel; see RunKernels for the others.
 type Config struct {
-	// Only keeps the checks named, or whose names start with an entry
-	// ending in "/" ("link/", "client/"); empty keeps them all.
+	// Only keeps the checks named, or those of a group ("link/" or "link",
+	// "client/"); empty keeps them all.
 	Only []string
 	// Churn is how long each kind's churn measurement runs.
 	Churn    time.Duration
@@ -62,22 +62,40 @@ func (c *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	names := c.Names()
+	names, all := c.Names(), allNames()
 	for _, o := range c.Only {
-		if !slices.ContainsFunc(names, func(n string) bool { return selects(o, n) }) {
-			errs = append(errs, bad("Only", o, "want a check name or a prefix ending in /: "+strings.Join(names, ", ")))
+		switch {
+		case slices.ContainsFunc(names, func(n string) bool { return selects(o, n) }):
+		case slices.ContainsFunc(all, func(n string) bool { return selects(o, n) }):
+			errs = append(errs, bad("Only", fmt.Sprintf("%q", o), "checks a client: give the client to run (Client)"))
+		default:
+			errs = append(errs, bad("Only", fmt.Sprintf("%q", o), "want a check name or a group (link/, client/): "+strings.Join(names, ", ")))
 		}
 	}
+	// A baseline recorded with a client keeps its client facts for runs
+	// with one; they are no typo.
 	if c.Baseline != nil {
-		if unknown := c.Baseline.Unknown(names); len(unknown) > 0 {
-			errs = append(errs, bad("Baseline", strings.Join(unknown, ", "), "want facts named after checks: "+strings.Join(names, ", ")))
+		if unknown := c.Baseline.Unknown(all); len(unknown) > 0 {
+			errs = append(errs, bad("Baseline", strings.Join(unknown, ", "), "want facts named after checks: "+strings.Join(all, ", ")))
 		}
 	}
 	return errors.Join(errs...)
 }
 
+// allNames lists the checks of the suite with a client.
+func allNames() []string {
+	var names []string
+	for _, d := range definitions(&Client{Command: []string{"client"}}) {
+		names = append(names, d.name)
+	}
+	return names
+}
+
+// selects says whether an entry of Only ("link/flagged", "link/", "link")
+// keeps the check name.
 func selects(only, name string) bool {
-	return only == name || strings.HasSuffix(only, "/") && strings.HasPrefix(name, only)
+	group := strings.TrimSuffix(only, "/") + "/"
+	return only == name || strings.HasPrefix(name, group)
 }
 
 func (c *Config) selected() []checkDef {
@@ -157,12 +175,18 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Result, error
 func judge(d checkDef, f Features, b *Baseline, got map[string]fact, err error, took time.Duration) Outcome {
 	o := Outcome{Name: d.name, Secs: secs(took)}
 	e := d.expect(f)
+	note := ""
 	if base, ok := b.fact(d.name); ok {
-		e = baselineExpectation(d.compare, base, b.Kernel)
 		o.Baseline = &base
+		if note = b.comparable(d.compare, f.CPUs); note == "" {
+			e = baselineExpectation(d.compare, base, b.Kernel)
+		}
 	}
 	if e != nil {
 		o.Expect, o.Because = e.text, e.because
+	}
+	if note != "" {
+		o.Because = strings.TrimPrefix(o.Because+"; "+note, "; ")
 	}
 	fa, ok := got[d.name]
 	switch {

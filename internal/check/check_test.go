@@ -79,7 +79,8 @@ func TestClientJudge(t *testing.T) {
 		{"v1.2.1 EINTR, other symptom allowed", Client{Allow: []string{"results may be incomplete"}}, eintr, true, true},
 		{"v1.3.1 warning, not allowed", Client{}, warned, true, true},
 		{"v1.3.1 warning allowed", Client{Allow: []string{"Results may be incomplete"}}, warned, false, false},
-		{"exit 3 allowed", Client{Exit: []int{0, 3}}, warned, false, true},
+		{"exit 3 allowed", Client{Exit: []int{3}}, warned, false, true},
+		{"0 is always allowed", Client{Exit: []int{3}}, clean, false, false},
 		{"clean", Client{}, clean, false, false},
 		{"killed after an allowed warning", Client{Allow: []string{"results may be"}}, repro.ExecRun{ExitCode: -1, Signal: "killed", Symptoms: warned.Symptoms}, true, false},
 	}
@@ -193,5 +194,23 @@ func TestTableShowsWhatFailed(t *testing.T) {
 	}
 	if strings.Contains(out, "flag-position: PASS") {
 		t.Errorf("passed checks are detailed without --verbose:\n%s", out)
+	}
+}
+
+// TestBaselineFromOtherCPUs: whether a race was seen is only held to a
+// baseline measured with as many CPUs; exact facts always are.
+func TestBaselineFromOtherCPUs(t *testing.T) {
+	b := &Baseline{Kernel: "6.1", CPUs: 1, Facts: map[string]int{"addr6/unflagged": 0, "lost-window": 0}}
+	got := map[string]fact{"addr6/unflagged": {value: 1, text: "10 of 1861"}, "lost-window": {value: 2, text: "2"}}
+	two := Features{CPUs: 2}
+	o := judge(def("addr6/unflagged", seenIsWorse, nil), two, b, got, nil, 0)
+	if o.Verdict != Measured || !strings.Contains(o.Because, "1 CPUs and this run has 2") {
+		t.Errorf("a race fact against a 1-CPU baseline on 2 CPUs: %+v", o)
+	}
+	if o := judge(def("addr6/unflagged", seenIsWorse, nil), Features{CPUs: 1}, b, got, nil, 0); o.Verdict != Regression {
+		t.Errorf("the same on 1 CPU: %+v", o)
+	}
+	if o := judge(def("lost-window", exact, nil), two, b, got, nil, 0); o.Verdict != Regression {
+		t.Errorf("an exact fact on 2 CPUs: %+v", o)
 	}
 }

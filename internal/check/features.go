@@ -2,6 +2,7 @@ package check
 
 import (
 	"errors"
+	"runtime"
 
 	"github.com/cilium/ebpf/btf"
 
@@ -17,12 +18,15 @@ type Features struct {
 	Nexthops   bool   `json:"nexthops"` // nexthop objects (5.3+) exist
 	// NexthopSource says what decided Nexthops.
 	NexthopSource string `json:"nexthop_source"`
+	// CPUs decide how often races happen: whether a rare event was seen at
+	// all is only comparable between runs with as many.
+	CPUs int `json:"cpus"`
 }
 
 // Detect reads the running kernel's features.
 func Detect() (string, Features) {
 	k := kernel.Running()
-	f := Features{Walk: k.Walk.String(), WalkSource: k.WalkSource}
+	f := Features{Walk: k.Walk.String(), WalkSource: k.WalkSource, CPUs: runtime.NumCPU()}
 	f.Nexthops, f.NexthopSource = nexthops(k.Release)
 	return k.Release, f
 }

@@ -59,7 +59,7 @@ func (g *Guests) Preflight(cfg *Config) error {
 	for _, s := range g.Specs {
 		bin, ok := g.Nltrace[s.Arch]
 		if !ok {
-			return fmt.Errorf("kernel %s: no nltrace built for %s: build one (CGO_ENABLED=0 GOARCH=%s go build ./cmd/nltrace) and give it with --guest-nltrace", s, s.Arch, s.Arch)
+			return fmt.Errorf("kernel %s: no nltrace built for %s: build one (CGO_ENABLED=0 GOARCH=%s go build -o nltrace-%s ./cmd/nltrace) and give it with --guest-nltrace", s, s.Arch, s.Arch, s.Arch)
 		}
 		if err := vm.CheckStatic(bin, s.Arch); err != nil {
 			return fmt.Errorf("kernel %s: nltrace %s: %w (build it with CGO_ENABLED=0: make build)", s, bin, err)
@@ -104,19 +104,6 @@ func RunKernels(ctx context.Context, cfg Config, g Guests) ([]*Result, error) {
 			g.Progress(fmt.Sprintf(format, a...))
 		}
 	}
-	logDir := g.LogDir
-	if logDir == "" {
-		var err error
-		if logDir, err = os.MkdirTemp("", "nltrace-check-"); err != nil {
-			return nil, fmt.Errorf("serial log directory: %w", err)
-		}
-	}
-	work, err := os.MkdirTemp(logDir, "initrd-")
-	if err != nil {
-		return nil, fmt.Errorf("serial log directory: %w", err)
-	}
-	defer os.RemoveAll(work)
-
 	kernels := make([]*vm.Kernel, len(g.Specs))
 	errs := make([]error, len(g.Specs))
 	var wg sync.WaitGroup
@@ -129,6 +116,20 @@ func RunKernels(ctx context.Context, cfg Config, g Guests) ([]*Result, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	// Made once the kernels are there, so that a failed download leaves no
+	// empty directory behind.
+	logDir := g.LogDir
+	if logDir == "" {
+		var err error
+		if logDir, err = os.MkdirTemp("", "nltrace-check-"); err != nil {
+			return nil, fmt.Errorf("serial log directory: %w", err)
+		}
+	}
+	work, err := os.MkdirTemp(logDir, "initrd-")
+	if err != nil {
+		return nil, fmt.Errorf("serial log directory: %w", err)
+	}
+	defer os.RemoveAll(work)
 	results := make([]*Result, len(kernels))
 	var jobs []vm.Job
 	for i, k := range kernels {
@@ -215,7 +216,7 @@ func initScript(k *vm.Kernel, id string, args []string) string {
 
 // bootOne boots one guest and reads its verdict from the serial log.
 func bootOne(ctx context.Context, k *vm.Kernel, spec vm.Spec, initrd, logPath, id string, timeout time.Duration) *Result {
-	res := &Result{Kernel: k.Release, Spec: spec.String()}
+	res := &Result{Kernel: k.Release, Spec: spec.String(), Checks: []Outcome{}}
 	// loglevel=1: only emergencies on the console, which carries the JSON.
 	out, err := vm.Boot(ctx, vm.Guest{Kernel: k, Initrd: initrd, Log: logPath, Timeout: timeout, Append: []string{"loglevel=1"}})
 	if err != nil {
@@ -226,7 +227,7 @@ func bootOne(ctx context.Context, k *vm.Kernel, spec vm.Spec, initrd, logPath, i
 	got, problem := readGuest(out.Output, id)
 	switch {
 	case problem != "" && out.TimedOut:
-		res.Err = fmt.Sprintf("guest timed out after %.0fs (%s); serial log %s", out.Wall.Seconds(), problem, logPath)
+		res.Err = fmt.Sprintf("the guest did not answer within its limit of %v and was stopped: give it longer; serial log %s", timeout, logPath)
 	case problem != "":
 		res.Err = fmt.Sprintf("%s; serial log %s", problem, logPath)
 	default:

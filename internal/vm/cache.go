@@ -82,11 +82,11 @@ func prune(cacheDir string, stale func(name, arch string) bool, progress io.Writ
 func lockDir(dir string) (func(), error) {
 	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("lock kernel cache: %w", err)
+		return nil, fmt.Errorf("lock kernel cache: %w (the cache must be a directory this user can write)", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("lock kernel cache: %w", err)
+		return nil, fmt.Errorf("lock kernel cache: %w (the cache must be a directory this user can write)", err)
 	}
 	return func() { f.Close() }, nil
 }

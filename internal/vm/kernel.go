@@ -75,7 +75,7 @@ func Resolve(cacheDir string, s Spec, progress io.Writer) (*Kernel, error) {
 		return resolveImage(s, "/bin/busybox") // nothing to download or cache
 	}
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return nil, fmt.Errorf("kernel cache: %w (set NLTRACE_VM_CACHE to a writable directory)", err)
+		return nil, fmt.Errorf("kernel cache: %w (the cache must be a directory this user can write; NLTRACE_VM_CACHE names another)", err)
 	}
 	// Parallel runs (make vmtest next to the self-tests) share the cache.
 	unlock, err := lockDir(cacheDir)

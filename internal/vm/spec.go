@@ -155,7 +155,11 @@ func parseFile(s string) (Spec, error) {
 	if strings.HasSuffix(s, ".deb") {
 		return Spec{}, fmt.Errorf("kernel %q: not a Debian package (no ar header): want %s", s, SpecForms)
 	}
-	return Spec{Image: path, Arch: imageArch(head)}, nil
+	arch := imageArch(head)
+	if arch == "" {
+		return Spec{}, fmt.Errorf("kernel %q: not a kernel image (no bzImage, arm64 Image, ELF or PE header): want %s", s, SpecForms)
+	}
+	return Spec{Image: path, Arch: arch}, nil
 }
 
 func readHead(path string, n int) ([]byte, error) {
@@ -180,8 +184,8 @@ func readHead(path string, n int) ([]byte, error) {
 // imageArch reads the architecture from a kernel image's header: an arm64
 // Image has "ARM\x64" at offset 56 (it also starts with "MZ" when it has
 // an EFI stub, so it is tested first), an x86 bzImage "HdrS" at 0x202; an
-// ELF vmlinux or a PE file names its machine. Anything else is taken to
-// be for the host.
+// ELF vmlinux or a PE file names its machine. Anything else is no kernel
+// QEMU can boot: "".
 func imageArch(h []byte) string {
 	at := func(off int, magic string) bool {
 		return len(h) >= off+len(magic) && string(h[off:off+len(magic)]) == magic
@@ -212,7 +216,7 @@ func imageArch(h []byte) string {
 			}
 		}
 	}
-	return HostArch
+	return ""
 }
 
 // debFields reads control fields of a .deb with dpkg-deb -f.

@@ -101,7 +101,6 @@ func TestParseSpecImage(t *testing.T) {
 	}{
 		{"Image", "ARM\x64", 56, "arm64"},
 		{"bzImage", "HdrS", 0x202, "amd64"},
-		{"vmlinuz-unknown", "", 0, HostArch},
 	} {
 		p := writeImage(t, dir, tt.name, tt.off, tt.magic)
 		g, err := ParseSpec(p)
@@ -113,6 +112,13 @@ func TestParseSpecImage(t *testing.T) {
 	t.Chdir(dir)
 	if g, err := ParseSpec("bzImage"); err != nil || g.Image != filepath.Join(dir, "bzImage") {
 		t.Errorf("ParseSpec(bzImage) in its directory = %+v, %v", g, err)
+	}
+	// Random bytes are no kernel: refused before QEMU is started.
+	if err := os.WriteFile("vmlinuz-unknown", []byte("random bytes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := ParseSpec("./vmlinuz-unknown"); err == nil || !strings.Contains(err.Error(), "not a kernel image") {
+		t.Errorf("ParseSpec(vmlinuz-unknown) = %+v, %v; want an error", g, err)
 	}
 	// A .deb by name that is not one by content.
 	if err := os.WriteFile("fake.deb", []byte("not ar"), 0o644); err != nil {
