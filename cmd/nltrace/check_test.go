@@ -166,7 +166,9 @@ func TestCheckJudgesLabClients(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("v1.2.1: not JSON: %v\n%s%s", err, out, stderr)
 	}
-	t.Logf("v1.2.1: exit %d, %+v", code, doc.Kernels[0].Checks)
+	for _, o := range doc.Kernels[0].Checks {
+		t.Logf("v1.2.1: exit %d, %s %s: %s", code, o.Name, o.Verdict, o.Measured)
+	}
 	if code != check.StatusRegression || len(doc.Regressions) != 2 {
 		t.Errorf("v1.2.1: exit %d, regressions %q; want %d for client/exit and client/symptoms", code, doc.Regressions, check.StatusRegression)
 	}
