@@ -56,6 +56,7 @@ func checkFlags() []cli.Flag {
 		&cli.StringFlag{Name: "vm-cache", Value: "/var/cache/nltrace-vm", EnvVars: []string{"NLTRACE_VM_CACHE"}, Usage: "where --kernel keeps downloaded kernels"},
 		&cli.StringFlag{Name: "vm-logs", Usage: "directory for the guests' serial logs", DefaultText: "a new directory under $TMPDIR"},
 		&cli.DurationFlag{Name: "vm-timeout", Value: 5 * time.Minute, Usage: "limit for one guest from QEMU's start to its verdict (doubled for emulated arm64)"},
+		&cli.IntFlag{Name: "vm-parallel", Usage: "guests booted at once (each has one virtual CPU)", DefaultText: "one per host CPU"},
 		&cli.StringSliceFlag{Name: "guest-nltrace", Usage: "a static nltrace built for a guest architecture (CGO_ENABLED=0 GOARCH=arm64 go build ./cmd/nltrace); repeatable", DefaultText: "this nltrace, for guests of its architecture"},
 		// The guest side of --kernel: the configuration the host wrote.
 		&cli.StringFlag{Name: "config", Hidden: true},
@@ -73,7 +74,7 @@ type checkOutput struct {
 // clientFlags only make sense with --exec, vmFlags with --kernel.
 var (
 	clientFlags = []string{"exec-duration", "exec-timeout", "allow-exit", "allow"}
-	vmFlags     = []string{"vm-cache", "vm-logs", "vm-timeout", "guest-nltrace"}
+	vmFlags     = []string{"vm-cache", "vm-logs", "vm-timeout", "vm-parallel", "guest-nltrace"}
 )
 
 func parseCheck(c *cli.Context) (check.Config, checkOutput, error) {
@@ -180,6 +181,9 @@ func parseGuests(c *cli.Context) (*check.Guests, error) {
 	if d := c.Duration("vm-timeout"); d <= 0 {
 		return nil, fmt.Errorf("--vm-timeout %v: want a positive duration", d)
 	}
+	if n := c.Int("vm-parallel"); n < 0 {
+		return nil, fmt.Errorf("--vm-parallel %d: want 1 or more guests at once (0: one per host CPU)", n)
+	}
 	if d := c.String("vm-logs"); d != "" {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("--vm-logs: %w", err)
@@ -194,7 +198,7 @@ func parseGuests(c *cli.Context) (*check.Guests, error) {
 		return nil, fmt.Errorf("--guest-nltrace: %w", err)
 	}
 	return &check.Guests{Specs: specs, CacheDir: c.String("vm-cache"), LogDir: c.String("vm-logs"), Nltrace: bins,
-		Timeout: c.Duration("vm-timeout"),
+		Timeout: c.Duration("vm-timeout"), Parallel: c.Int("vm-parallel"),
 		Args:    func(config string) []string { return []string{"/bin/nltrace", "check", "--json", "--config", config} },
 	}, nil
 }

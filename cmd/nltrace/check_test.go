@@ -52,6 +52,7 @@ func TestEveryCheckFlagRejectsBadValues(t *testing.T) {
 		"vm-cache":        {{"--vm-cache", dir}},
 		"vm-logs":         {{"--vm-logs", dir}, {"--kernel", "6.12", "--vm-logs", notJSON}},
 		"vm-timeout":      {{"--vm-timeout", "1m"}, {"--kernel", "6.12", "--vm-timeout", "0s"}},
+		"vm-parallel":     {{"--vm-parallel", "1"}, {"--kernel", "6.12", "--vm-parallel", "-1"}},
 		"guest-nltrace":   {{"--guest-nltrace", notJSON}, {"--kernel", "6.12", "--guest-nltrace", notJSON}},
 		"config":          {{"--config", filepath.Join(dir, "missing.json")}, {"--config", notJSON}},
 	}

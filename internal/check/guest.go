@@ -35,6 +35,8 @@ type Guests struct {
 	// Timeout bounds one guest from QEMU's start to its exit; an arm64
 	// guest, emulated, gets it times vm.Arch.Slowdown.
 	Timeout time.Duration
+	// Parallel is how many guests boot at once; 0: one per host CPU.
+	Parallel int
 	// Progress hears one line per step: downloads, boots, verdicts.
 	Progress func(string)
 }
@@ -148,7 +150,7 @@ func RunKernels(ctx context.Context, cfg Config, g Guests) ([]*Result, error) {
 			}
 		}})
 	}
-	vm.BootAll(jobs, 0)
+	vm.BootAll(jobs, g.Parallel)
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("stopped: %w", context.Cause(ctx))
 	}
