@@ -199,7 +199,7 @@ func parseGuests(c *cli.Context) (*check.Guests, error) {
 	}
 	return &check.Guests{Specs: specs, CacheDir: c.String("vm-cache"), LogDir: c.String("vm-logs"), Nltrace: bins,
 		Timeout: c.Duration("vm-timeout"), Parallel: c.Int("vm-parallel"),
-		Args:    func(config string) []string { return []string{"/bin/nltrace", "check", "--json", "--config", config} },
+		Args: func(config string) []string { return []string{"/bin/nltrace", "check", "--json", "--config", config} },
 	}, nil
 }
 

@@ -176,6 +176,11 @@ func TestCheckJudgesLabClients(t *testing.T) {
 	if !strings.Contains(out, "interrupted system call") {
 		t.Errorf("v1.2.1: the report does not name EINTR:\n%s", out)
 	}
+	for _, o := range doc.Kernels[0].Checks {
+		if !strings.Contains(o.Sample, "failed to list links: interrupted system call") {
+			t.Errorf("v1.2.1 %s: the output of a failing run is not shown: %q", o.Name, o.Sample)
+		}
+	}
 
 	v131 := append(args, "--exec", "--", filepath.Join(lab, "vnl-v1.3.1"))
 	code, out, stderr = checkRun(t, v131...)

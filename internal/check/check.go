@@ -170,6 +170,10 @@ func Run(ctx context.Context, cfg Config, progress func(string)) (*Result, error
 	return res, nil
 }
 
+// sampleLines is how much of a client's output an outcome keeps: the end
+// of an error message.
+const sampleLines = 5
+
 // judge turns a check's fact into its outcome: the baseline's value when
 // one is given, else the kernel's default expectation, decides.
 func judge(d checkDef, f Features, b *Baseline, got map[string]fact, err error, took time.Duration) Outcome {
@@ -201,7 +205,7 @@ func judge(d checkDef, f Features, b *Baseline, got map[string]fact, err error, 
 		return o
 	}
 	v := fa.value
-	o.Value, o.Measured = &v, fa.text
+	o.Value, o.Measured, o.Sample = &v, fa.text, lastLines(fa.sample, sampleLines)
 	switch {
 	case e == nil:
 		o.Verdict = Measured

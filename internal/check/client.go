@@ -108,6 +108,7 @@ func measureClient(c *Client) func(context.Context, Features) (facts, error) {
 	return func(ctx context.Context, _ Features) (facts, error) {
 		ns := churn.Config{Links: checkLinks, Workers: 2, Mix: churn.MixFor([]nlclient.Kind{nlclient.Link})}
 		var runs, failed, forbidden int
+		var failedTail, forbiddenTail string
 		printedAllowed := false
 		statuses := map[string]int{}
 		symptoms := map[string]int{}
@@ -121,9 +122,15 @@ func measureClient(c *Client) func(context.Context, Features) (facts, error) {
 			if f {
 				failed++
 				statuses[status(r)]++
+				if failedTail == "" {
+					failedTail = r.Tail
+				}
 			}
 			if len(bad) > 0 {
 				forbidden++
+				if forbiddenTail == "" {
+					forbiddenTail = r.Tail
+				}
 			}
 			for _, s := range bad {
 				symptoms[s]++
@@ -143,13 +150,13 @@ func measureClient(c *Client) func(context.Context, Features) (facts, error) {
 			// Under churn some dumps get through: a client whose every run
 			// fails without a word about an interrupted dump is broken here,
 			// or cannot run here at all.
-			return nil, fmt.Errorf("every one of %d runs of %s failed%s without printing a symptom of an interrupted dump: does it run here? (try it once by hand)",
-				runs, c.Command[0], counts(statuses))
+			return nil, fmt.Errorf("every one of %d runs of %s failed%s without printing a symptom of an interrupted dump: does it run here? The first one ended with: %q",
+				runs, c.Command[0], counts(statuses), lastLines(failedTail, 3))
 		}
 		return facts{
-			"client/exit": {value: failed, text: fmt.Sprintf("%d of %d runs failed%s", failed, runs, counts(statuses))},
+			"client/exit": {value: failed, text: fmt.Sprintf("%d of %d runs failed%s", failed, runs, counts(statuses)), sample: failedTail},
 			"client/symptoms": {value: forbidden,
-				text: fmt.Sprintf("%d of %d runs printed a symptom not allowed%s", forbidden, runs, counts(symptoms))},
+				text: fmt.Sprintf("%d of %d runs printed a symptom not allowed%s", forbidden, runs, counts(symptoms)), sample: forbiddenTail},
 		}, nil
 	}
 }
@@ -184,4 +191,10 @@ func counts(m map[string]int) string {
 		parts[i] = fmt.Sprintf("%q ×%d", k, m[k])
 	}
 	return ": " + strings.Join(parts, ", ")
+}
+
+// lastLines is the last n lines of s, without trailing blank space.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n\r\t "), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

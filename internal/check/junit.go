@@ -93,5 +93,8 @@ func describe(o Outcome) string {
 	if o.Expect != "" {
 		s += fmt.Sprintf("expected: %s (%s)\n", o.Expect, o.Because)
 	}
+	if o.Sample != "" {
+		s += "the first such run ended with:\n" + o.Sample + "\n"
+	}
 	return s
 }

@@ -18,9 +18,10 @@ import (
 // fact is what a measurement found for one check. skip, when set, says why
 // the check could not be asked on this kernel.
 type fact struct {
-	value int
-	text  string
-	skip  string
+	value  int
+	text   string
+	skip   string
+	sample string // the output of a run that shows the fact, if any
 }
 
 // facts maps check names to what one measurement found for them.

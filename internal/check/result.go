@@ -37,6 +37,9 @@ type Outcome struct {
 	// Measured says the fact in words, or why there is none.
 	Measured string  `json:"measured"`
 	Verdict  Verdict `json:"verdict"`
+	// Sample is the end of the output of the first run that showed the
+	// fact (client checks), to show why it failed.
+	Sample string `json:"sample,omitempty"`
 	// Baseline is the baseline's value of the fact, when one was given.
 	Baseline *int    `json:"baseline,omitempty"`
 	Secs     float64 `json:"secs"`

@@ -53,6 +53,12 @@ func WriteTable(w io.Writer, results []*Result, verbose bool) error {
 			if o.Expect != "" {
 				fmt.Fprintf(w, "    expected %s (%s)\n", o.Expect, o.Because)
 			}
+			if o.Sample != "" && o.Verdict != Pass {
+				fmt.Fprintf(w, "    the first such run ended with:\n")
+				for _, l := range strings.Split(o.Sample, "\n") {
+					fmt.Fprintf(w, "    | %s\n", l)
+				}
+			}
 		}
 	}
 	fmt.Fprintln(w, summary(results))

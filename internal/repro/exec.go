@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sync/atomic"
@@ -45,7 +46,13 @@ type ExecRun struct {
 	// those of its output so far.
 	CutShort bool
 	Symptoms []string // those its output contained
+	// Tail is the end of what it printed (stdout and stderr as they came,
+	// at most TailBytes), to show why a run failed.
+	Tail string
 }
+
+// TailBytes bounds ExecRun.Tail: a few lines of an error message.
+const TailBytes = 512
 
 // CutShort is the status of a run still going when the run ended.
 const CutShort = "cut short by the end of the run"
@@ -102,8 +109,11 @@ func runOnce(ctx context.Context, cfg ExecConfig) (ExecRun, error) {
 		defer cancel()
 	}
 	out := newMatcher()
+	tail := &tailWriter{}
 	cmd := exec.CommandContext(runCtx, cfg.Command[0], cfg.Command[1:]...)
-	cmd.Stdout, cmd.Stderr = out, out
+	// One writer for both: os/exec then copies from one goroutine.
+	both := io.MultiWriter(out, tail)
+	cmd.Stdout, cmd.Stderr = both, both
 	// Its own process group: Ctrl-C reaches nltrace only, and a timeout
 	// kills the program's children too. Pdeathsig: a SIGKILLed nltrace,
 	// which cannot clean up, takes the program along (its descendants
@@ -160,6 +170,7 @@ func runOnce(ctx context.Context, cfg ExecConfig) (ExecRun, error) {
 		return r, fmt.Errorf("wait for %s: %w", cfg.Command[0], waitErr)
 	}
 	r.Symptoms = out.symptoms()
+	r.Tail = string(tail.b)
 	// err is now the thread's failure to return to nltrace's namespace:
 	// nltrace's own fault, which ends the run.
 	return r, err

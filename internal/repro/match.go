@@ -78,3 +78,18 @@ func Match(output string) []string {
 	m.Write([]byte(output))
 	return m.symptoms()
 }
+
+// tailWriter keeps the last TailBytes written.
+type tailWriter struct{ b []byte }
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(p) > TailBytes {
+		p = p[len(p)-TailBytes:]
+	}
+	t.b = append(t.b, p...)
+	if cut := len(t.b) - TailBytes; cut > 0 {
+		t.b = t.b[:copy(t.b, t.b[cut:])]
+	}
+	return n, nil
+}

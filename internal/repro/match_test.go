@@ -56,3 +56,19 @@ func TestMatcherStreams(t *testing.T) {
 		t.Errorf("one 1 MiB write grew the matcher to %d bytes", cap(m.buf))
 	}
 }
+
+func TestTailKeepsTheEnd(t *testing.T) {
+	var all []byte
+	tw := &tailWriter{}
+	for i, n := range []int{10, 700, 3, 511, 1, 0, 2000, 5} {
+		p := bytes.Repeat([]byte{byte('a' + i)}, n)
+		all = append(all, p...)
+		if got, err := tw.Write(p); got != n || err != nil {
+			t.Fatalf("Write(%d bytes) = %d, %v", n, got, err)
+		}
+		want := all[max(0, len(all)-TailBytes):]
+		if !bytes.Equal(tw.b, want) {
+			t.Fatalf("after %d writes: kept %d bytes ending %q, want %d ending %q", i+1, len(tw.b), tw.b[max(0, len(tw.b)-8):], len(want), want[max(0, len(want)-8):])
+		}
+	}
+}

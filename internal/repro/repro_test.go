@@ -225,6 +225,9 @@ exit 4`, st.Ino)
 		if r.Status() != "exit 3" || len(r.Symptoms) != 1 || r.Symptoms[0] != "Dump was interrupted" {
 			t.Errorf("run: %s, symptoms %q; want exit 3 (in the namespace) and the iproute2 symptom", r.Status(), r.Symptoms)
 		}
+		if r.Tail != "netlink: Dump was interrupted and may be inconsistent.\n" {
+			t.Errorf("run's output tail %q, want what it printed", r.Tail)
+		}
 	}
 }
 
