@@ -4,7 +4,7 @@
 GO      ?= go
 BIN     := bin/nltrace
 # Tests that cannot run here fail instead of skipping (internal/testenv).
-REQUIRE ?= root,vm,lab,tracepoint,prometheus
+REQUIRE ?= root,vm,lab,tracepoint,prometheus,rsvg
 
 .DEFAULT_GOAL := help
 

@@ -8,6 +8,7 @@ packages=(
 	qemu-system-x86 qemu-system-arm busybox-static cpio xz-utils  # the kernel matrix
 	iproute2  # baselines of benchmarks, the client lab, the metrics test's load
 	prometheus  # the metrics test scrapes nltrace watch with an instance of its own
+	librsvg2-bin  # rsvg-convert renders nltrace budget's plot in its test
 )
 # The kernel matrix's arm64 guest downloads its kernel and busybox from
 # apt's arm64 lists (apt-get download, not installed): dpkg must know the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nltrace/nltrace/internal/budget"
 	"github.com/nltrace/nltrace/internal/check"
 	"github.com/nltrace/nltrace/internal/churn"
 	"github.com/nltrace/nltrace/internal/run"
@@ -192,7 +193,7 @@ var flags = map[string]string{
 // other errors pass unchanged.
 func flagError(err error) error { return inFlagWords(err, flags) }
 
-// inFlagWords rewrites the field errors of run and check with names, which
+// inFlagWords rewrites the field errors of run, check and budget with names, which
 // maps Config fields to flags; other errors pass unchanged.
 func inFlagWords(err error, names map[string]string) error {
 	var joined interface{ Unwrap() []error }
@@ -207,11 +208,14 @@ func inFlagWords(err error, names map[string]string) error {
 	var value any
 	var re *run.FieldError
 	var ce *check.FieldError
+	var be *budget.FieldError
 	switch {
 	case errors.As(err, &re):
 		field, value, want = re.Field, re.Value, re.Want
 	case errors.As(err, &ce):
 		field, value, want = ce.Field, ce.Value, ce.Want
+	case errors.As(err, &be):
+		field, value, want = be.Field, be.Value, be.Want
 	default:
 		return err
 	}

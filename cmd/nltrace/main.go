@@ -40,6 +40,7 @@ func main() {
 			monitorCommand(),
 			watchCommand(),
 			checkCommand(),
+			budgetCommand(),
 		},
 		HideHelpCommand: true,
 		OnUsageError:    usageError,
