@@ -10,9 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/nltrace/nltrace/internal/budget"
-	"github.com/nltrace/nltrace/internal/check"
 	"github.com/nltrace/nltrace/internal/churn"
+	"github.com/nltrace/nltrace/internal/field"
 	"github.com/nltrace/nltrace/internal/run"
 	"github.com/nltrace/nltrace/nlclient"
 	"github.com/nltrace/nltrace/probe"
@@ -193,7 +192,7 @@ var flags = map[string]string{
 // other errors pass unchanged.
 func flagError(err error) error { return inFlagWords(err, flags) }
 
-// inFlagWords rewrites the field errors of run, check and budget with names, which
+// inFlagWords rewrites the libraries' field errors with names, which
 // maps Config fields to flags; other errors pass unchanged.
 func inFlagWords(err error, names map[string]string) error {
 	var joined interface{ Unwrap() []error }
@@ -204,24 +203,14 @@ func inFlagWords(err error, names map[string]string) error {
 		}
 		return errors.Join(out...)
 	}
-	var field, want string
-	var value any
-	var re *run.FieldError
-	var ce *check.FieldError
-	var be *budget.FieldError
-	switch {
-	case errors.As(err, &re):
-		field, value, want = re.Field, re.Value, re.Want
-	case errors.As(err, &ce):
-		field, value, want = ce.Field, ce.Value, ce.Want
-	case errors.As(err, &be):
-		field, value, want = be.Field, be.Value, be.Want
-	default:
+	var fe *field.Error
+	if !errors.As(err, &fe) {
 		return err
 	}
-	name := names[field]
+	want := fe.Want
+	name := names[fe.Field]
 	if name == "" {
-		name = field
+		name = fe.Field
 	}
 	fields := slices.Collect(maps.Keys(names))
 	// Longest first: "Exec.Runs" before "Exec".
@@ -229,5 +218,5 @@ func inFlagWords(err error, names map[string]string) error {
 	for _, f := range fields {
 		want = strings.ReplaceAll(want, f, names[f])
 	}
-	return fmt.Errorf("%s %v: %s", name, value, want)
+	return fmt.Errorf("%s %v: %s", name, fe.Value, want)
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nltrace/nltrace/internal/field"
 	"github.com/nltrace/nltrace/nlclient"
 )
 
@@ -44,18 +45,8 @@ var Successes = []float64{0.999, 0.9999}
 // second with 4 workers); beyond it a cell would measure the engine.
 const MaxRate = 500
 
-// FieldError is a Config field with a value it cannot have.
-type FieldError struct {
-	Field string
-	Value any
-	Want  string
-}
-
-func (e *FieldError) Error() string { return fmt.Sprintf("%s %v: %s", e.Field, e.Value, e.Want) }
-
-func bad(field string, value any, want string) error {
-	return &FieldError{Field: field, Value: value, Want: want}
-}
+// bad is a field.Error: callers say the field in their own words (a flag).
+var bad = field.Bad
 
 // Validate checks the whole sweep before any work.
 func (c *Config) Validate() error {
@@ -155,7 +146,7 @@ func (r *Report) finish(cfg Config) {
 	}
 }
 
-// LinkCounts and RateList list the grid's rows and columns as measured.
+// LinkCounts lists the link counts of the measured cells, in order.
 func (r *Report) LinkCounts() []int {
 	var out []int
 	for _, c := range r.Cells {

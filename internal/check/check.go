@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/nltrace/nltrace/internal/field"
 )
 
 // Config is one run of the suite. Kernels empty means this machine's
@@ -28,19 +30,8 @@ type Config struct {
 // still sees dozens of interrupted dumps.
 const DefaultChurn = 2 * time.Second
 
-// FieldError is a Config field with a value it cannot have; callers say
-// it in their own words (a flag).
-type FieldError struct {
-	Field string
-	Value any
-	Want  string
-}
-
-func (e *FieldError) Error() string { return fmt.Sprintf("%s %v: %s", e.Field, e.Value, e.Want) }
-
-func bad(field string, value any, want string) error {
-	return &FieldError{Field: field, Value: value, Want: want}
-}
+// bad is a field.Error: callers say the field in their own words (a flag).
+var bad = field.Bad
 
 // Names lists every check the configuration can run, in suite order.
 func (c *Config) Names() []string {

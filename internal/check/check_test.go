@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nltrace/nltrace/internal/field"
 	"github.com/nltrace/nltrace/internal/repro"
 )
 
@@ -112,7 +113,7 @@ func TestValidateRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Validate()
-		var fe *FieldError
+		var fe *field.Error
 		if !errors.As(err, &fe) || fe.Field != tt.field {
 			t.Errorf("%+v: %v, want an error on %s", tt.cfg, err, tt.field)
 		}

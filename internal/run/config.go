@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nltrace/nltrace/internal/churn"
+	"github.com/nltrace/nltrace/internal/field"
 	"github.com/nltrace/nltrace/nlclient"
 	"github.com/nltrace/nltrace/probe"
 )
@@ -65,19 +66,9 @@ const (
 	TraceRequired
 )
 
-// FieldError is a Config field with a value it cannot have. Callers map
-// the field to their own words (a command line flag, a config key).
-type FieldError struct {
-	Field string // Go name of the field, dotted: "Namespace.Links"
-	Value any
-	Want  string
-}
-
-func (e *FieldError) Error() string { return fmt.Sprintf("%s %v: %s", e.Field, e.Value, e.Want) }
-
-func bad(field string, value any, want string) error {
-	return &FieldError{Field: field, Value: value, Want: want}
-}
+// bad is a field.Error: callers map the field to their own words (a
+// command line flag, a config key).
+var bad = field.Bad
 
 // MaxObjects bounds every population count: beyond it a run only measures
 // how long the kernel takes to make devices.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nltrace/nltrace/internal/churn"
+	"github.com/nltrace/nltrace/internal/field"
 	"github.com/nltrace/nltrace/internal/netns"
 	"github.com/nltrace/nltrace/internal/repro"
 	"github.com/nltrace/nltrace/internal/testenv"
@@ -35,7 +36,7 @@ func TestValidateRejectsBeforeWork(t *testing.T) {
 		{"required trace on the host", Config{Kinds: []nlclient.Kind{nlclient.Link}, Dumpers: 1, Dumps: 1, Trace: Trace{Mode: TraceRequired}}, "Trace.Mode"},
 	} {
 		err := tc.cfg.Validate()
-		var fe *FieldError
+		var fe *field.Error
 		if !errors.As(err, &fe) || !strings.Contains(err.Error(), tc.field+" ") {
 			t.Errorf("%s: %v, want an error on %s", tc.name, err, tc.field)
 		}
