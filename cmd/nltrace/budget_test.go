@@ -146,7 +146,7 @@ done
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	rep := budgetJSON(t, "--links", "100,1000", "--rate", "100", "--cell-time", "3s", "--json", "--exec", "--", wrapper, filepath.Join(lab, "vnl-v1.3.1"))
+	rep := budgetJSON(t, "--links", "100,300", "--rate", "100", "--cell-time", "4s", "--json", "--exec", "--", wrapper, filepath.Join(lab, "vnl-v1.3.1"))
 	if len(rep.Cells) != 2 {
 		t.Fatalf("%d cells, want 2", len(rep.Cells))
 	}
