@@ -169,23 +169,14 @@ func TestEveryFlagRejectsBadValues(t *testing.T) {
 		"trace":        append(own, "--trace=maybe"), "backend": append(own, "--backend", "bogus"),
 		"stacks": append(own, "--stacks=maybe"),
 	}
-	for _, f := range dumpFlags() {
-		name := f.Names()[0]
-		args, ok := bad[name]
-		if !ok {
-			t.Errorf("--%s: no bad value in this test", name)
-			continue
-		}
-		_, _, err := parse(t, args...)
-		switch {
-		case err == nil:
-			t.Errorf("%q: accepted", args)
-		case !strings.Contains(err.Error(), "--"+name):
-			t.Errorf("%q: %q does not name --%s", args, err, name)
-		case strings.Contains(err.Error(), "\n"):
-			t.Errorf("%q: %q is more than one line", args, err)
-		}
+	cases := map[string][][]string{}
+	for name, args := range bad {
+		cases[name] = [][]string{args}
 	}
+	rejectsBadValues(t, dumpFlags(), cases, func(args ...string) error {
+		_, _, err := parse(t, args...)
+		return err
+	})
 }
 
 // rejectsBadValues checks that parse refuses each flag's bad values (a

@@ -2,8 +2,10 @@ package check
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,7 +98,7 @@ func TestWriteGuestPacksTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	if files["bin/nltrace"] != "nl" || files["client/my-client"] != "client" || files["bin/busybox"] != "bb" {
-		t.Errorf("packed files: %v", keys(files))
+		t.Errorf("packed files: %v", slices.Sorted(maps.Keys(files)))
 	}
 	var got Config
 	if err := json.Unmarshal([]byte(files["check.json"]), &got); err != nil {
@@ -111,12 +113,4 @@ func TestWriteGuestPacksTheRun(t *testing.T) {
 	if init := files["init"]; !strings.Contains(init, "'/bin/nltrace' 'check' '--config' '/check.json'") || !strings.Contains(init, "@@nltrace "+id+" end") {
 		t.Errorf("/init:\n%s", init)
 	}
-}
-
-func keys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }

@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nltrace/nltrace/nlclient"
@@ -170,11 +171,4 @@ func measurements(churnFor time.Duration, client *Client) map[string]measureFunc
 	return m
 }
 
-func joinQuoted(ss []string) string {
-	q := quoted(ss)
-	out := q[0]
-	for _, s := range q[1:] {
-		out += ", " + s
-	}
-	return out
-}
+func joinQuoted(ss []string) string { return strings.Join(quoted(ss), ", ") }

@@ -104,10 +104,6 @@ func packagePattern(s Spec) string {
 	return `^linux-image-` + series + `(\.0-[0-9]+|\.[0-9]+\+deb[0-9]+)-` + Flavours[s.Flavour] + s.Arch + `-unsigned$`
 }
 
-// PackagePattern is the apt-cache search pattern a series spec resolves
-// with, for messages and tests.
-func PackagePattern(s Spec) string { return packagePattern(s) }
-
 func resolveSeries(cacheDir string, s Spec, busybox string, progress io.Writer) (*Kernel, error) {
 	if _, ok := Flavours[s.Flavour]; !ok || !seriesRE.MatchString(s.Series) {
 		return nil, fmt.Errorf("kernel %s: want %s", s, SpecForms)

@@ -73,7 +73,7 @@ func TestPackagePattern(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := mustMatch(t, PackagePattern(g), tt.name); got != tt.match {
+		if got := mustMatch(t, packagePattern(g), tt.name); got != tt.match {
 			t.Errorf("%s ~ %s: %v, want %v", tt.spec, tt.name, got, tt.match)
 		}
 	}
